@@ -1,0 +1,85 @@
+# GBC Blackjack backend. `make dev` runs the whole system locally; `make test` runs the tests.
+# Both create .venv and install what they need on first use.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+TOOLS := .venv-tools
+# Where Lambda finds code (/opt/python for the layer, /var/task for a function), the venv finds it
+# through one .pth file: handler module paths are the same under SAM, the local stack and the tests.
+CODE_PATHS := layers/common functions/api functions/workers functions/chain_poller .
+PTH := $(VENV)/lib/python3.11/site-packages/gbc-code.pth
+
+PORT ?= 3000
+EVENT ?= events/api_health.json
+FN ?= ApiFunction
+ARGS ?=
+
+.PHONY: dev reset-dev test test-unit test-integration test-e2e lint format template-check build deploy \
+        invoke schedule migrate bench clean venv tools
+
+venv: $(VENV)/.installed $(PTH)
+
+$(VENV)/.installed: requirements-dev.txt layers/common/requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+$(PTH): Makefile | $(VENV)/.installed
+	printf '%s\n' $(foreach p,$(CODE_PATHS),$(abspath $(p))) > $@
+
+tools: $(TOOLS)/.installed
+
+$(TOOLS)/.installed: requirements-tools.txt
+	test -x $(TOOLS)/bin/python || $(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet -r requirements-tools.txt
+	touch $@
+
+## The local stack: PostgreSQL, Redis, SQS (moto), the API on :$(PORT), workers and schedules.
+dev: venv
+	$(PY) -m devstack up --port $(PORT) $(ARGS)
+
+## The same, starting from empty data.
+reset-dev: venv
+	$(PY) -m devstack up --port $(PORT) --reset $(ARGS)
+
+## Invoke one function once with an event file, like `sam local invoke -e`.
+invoke: venv
+	$(PY) -m devstack invoke $(FN) --event $(EVENT)
+
+migrate: venv
+	$(PY) -m devstack migrate
+
+test: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/pytest
+
+test-unit: venv
+	$(VENV)/bin/pytest tests/unit
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+## cfn-lint, sam validate --lint and sam build, from the tools virtualenv (offline, no Docker).
+template-check: tools
+	$(TOOLS)/bin/cfn-lint template.yaml
+	$(TOOLS)/bin/sam validate --lint --region us-east-1
+	$(TOOLS)/bin/sam build --parallel --cached
+
+build: tools
+	$(TOOLS)/bin/sam build --parallel --cached
+
+deploy: build
+	$(TOOLS)/bin/sam deploy --config-env $(or $(ENV),dev)
+
+bench: venv
+	$(PY) -m bench $(ARGS)
+
+clean:
+	rm -rf .aws-sam .pytest_cache .ruff_cache bench/results

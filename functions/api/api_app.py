@@ -1,0 +1,26 @@
+"""The API function: one REST resolver with a router per resource."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from api_routes import health, user
+from gbc.api.errors import register_error_handlers
+from gbc.observability import logger, metrics, tracer
+
+app = APIGatewayRestResolver(enable_validation=True)
+app.include_router(health.router)
+app.include_router(user.router)
+register_error_handlers(app)
+app.enable_swagger(path="/api/docs", title="GBC Blackjack API", version="0.1.0")
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,1 @@
+"""Routers of the API function, one module per resource."""

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+
+from gbc.api.identity import ensure_same_user
+from gbc.api.schemas import UserUpdate
+from gbc.users.service import RequestMeta, update_user
+
+router = APIGatewayRouter()
+
+
+@router.patch(
+    "/api/user",
+    summary="Update username, email or settings",
+    tags=["user"],
+    responses={200: {"description": "the updated user"}, 400: {"description": "validation failed"},
+               403: {"description": "userId is not the caller"}, 409: {"description": "username or email taken"}},
+)
+def patch_user(update: UserUpdate) -> dict[str, Any]:
+    user_id = ensure_same_user(router, update.user_id)
+    identity = router.current_event.request_context.identity
+    return update_user(user_id, update, RequestMeta(ip_address=identity.source_ip, user_agent=identity.user_agent))

@@ -1,0 +1,1 @@
+"""Authentication: session tokens (JWT) and, later, Sign-In with Ethereum."""

@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy models, the per-container engine and the one way to run a transaction."""

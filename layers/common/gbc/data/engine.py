@@ -1,0 +1,69 @@
+"""One SQLAlchemy engine per Lambda container, on pg8000.
+
+Locally TLS is off (pg8000 otherwise tries SSL first: ~31 ms a connect instead of ~5 ms). In AWS the
+connection goes through RDS Proxy, which requires TLS; its ACM certificate chains to Amazon's roots in
+the system trust store, so `verify` needs no bundled CA file.
+"""
+
+from __future__ import annotations
+
+import ssl
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.engine import URL, make_url
+
+from gbc import secrets
+from gbc.settings import Settings, get_settings
+
+
+def database_url(settings: Settings) -> URL:
+    """DATABASE_URL when given (any postgresql:// form), else the RDS Proxy endpoint + secret."""
+    if settings.database_url:
+        url = make_url(settings.database_url)
+    elif settings.db_host:
+        url = URL.create(
+            "postgresql",
+            username=settings.db_user,
+            password=secrets.db_password(settings),
+            host=settings.db_host,
+            port=settings.db_port,
+            database=settings.db_name,
+        )
+    else:
+        raise RuntimeError("DATABASE_URL or DB_HOST must be set")
+    return url.set(drivername="postgresql+pg8000")
+
+
+def _ssl_context(mode: str) -> ssl.SSLContext | bool:
+    if mode == "disable":
+        return False
+    context = ssl.create_default_context()
+    if mode == "require":
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def build_engine(settings: Settings) -> Engine:
+    connect_args: dict[str, Any] = {
+        "ssl_context": _ssl_context(settings.db_ssl),
+        "timeout": settings.db_connect_timeout,
+        "application_name": f"gbc-{settings.app_env}",
+    }
+    return create_engine(
+        database_url(settings),
+        connect_args=connect_args,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_size,
+        # A frozen Lambda container wakes with connections the proxy may have dropped.
+        pool_pre_ping=True,
+        pool_recycle=300,
+        # JSONB payloads hold Decimal as strings; keep the default json, no custom serializer needed.
+    )
+
+
+@lru_cache(maxsize=1)
+def get_engine() -> Engine:
+    return build_engine(get_settings())

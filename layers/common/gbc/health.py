@@ -1,0 +1,60 @@
+"""GET /api/health: database, cache and queue status. No secrets, no URLs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import text
+
+from gbc.cache.client import redis_client
+from gbc.data.engine import get_engine
+from gbc.queue.sqs import queue_url, sqs_client
+from gbc.settings import get_settings
+
+
+def _timed(check: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    start = time.perf_counter()
+    try:
+        result = {"ok": True, **check()}
+    except Exception as exc:  # health reports failures, it never raises them
+        result = {"ok": False, "error": type(exc).__name__}
+    result["latencyMs"] = round((time.perf_counter() - start) * 1000, 2)
+    return result
+
+
+def _database() -> dict[str, Any]:
+    with get_engine().connect() as conn:
+        conn.execute(text("SELECT 1"))
+    return {}
+
+
+def _cache() -> dict[str, Any]:
+    client = redis_client()
+    client.ping()
+    memory = client.info("memory")
+    return {"connected": True, "totalKeys": client.dbsize(), "memory": memory.get("used_memory_human")}
+
+
+def _queue() -> dict[str, Any]:
+    attributes = sqs_client().get_queue_attributes(
+        QueueUrl=queue_url("jobs"),
+        AttributeNames=[
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        ],
+    )["Attributes"]
+    return {
+        "available": True,
+        "waiting": int(attributes["ApproximateNumberOfMessages"]),
+        "active": int(attributes["ApproximateNumberOfMessagesNotVisible"]),
+        "delayed": int(attributes["ApproximateNumberOfMessagesDelayed"]),
+    }
+
+
+def health_report() -> dict[str, Any]:
+    checks = {"database": _timed(_database), "cache": _timed(_cache), "queue": _timed(_queue)}
+    status = "ok" if all(check["ok"] for check in checks.values()) else "degraded"
+    return {"status": status, "version": get_settings().app_version, **checks}

@@ -1,0 +1,1 @@
+"""Jobs on SQS: typed payloads, the transactional outbox, and the worker's dispatch."""

@@ -1,0 +1,69 @@
+"""Typed settings read once from the environment.
+
+The same variable names are set by template.yaml (AWS), the local stack (devstack) and the tests.
+Secrets are never read here directly in AWS: the `*_SECRET_ARN` / `*_PARAMETER` variables name where
+they live and `gbc.secrets` fetches them (cached per container). Locally the plain variables carry them.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    app_env: Literal["local", "test", "dev", "prod"] = "local"
+    app_version: str = "0.1.0"
+    aws_region: str = Field("us-east-1", validation_alias="AWS_REGION")
+
+    # Database: either a full URL (local, tests) or the RDS Proxy endpoint plus a secret (AWS).
+    database_url: str | None = None
+    db_host: str | None = None
+    db_port: int = 5432
+    db_name: str = "gbc"
+    db_user: str = "gbc"
+    db_password: SecretStr | None = None
+    db_secret_arn: str | None = None
+    # disable: plain TCP (local, ~5 ms a connect); require: TLS without verification;
+    # verify: TLS verified against the system trust store (RDS Proxy's ACM certificate).
+    db_ssl: Literal["disable", "require", "verify"] = "disable"
+    db_pool_size: int = 1
+    db_connect_timeout: float = 5.0
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_timeout: float = 0.5
+
+    # SQS: the endpoint is only set locally (moto server); in AWS boto3 finds the regional one.
+    sqs_endpoint_url: str | None = None
+    jobs_queue_url: str | None = None
+    priority_queue_url: str | None = None
+    jobs_dlq_url: str | None = None
+    priority_dlq_url: str | None = None
+
+    jwt_secret: SecretStr | None = None
+    jwt_secret_arn: str | None = None
+    jwt_ttl_seconds: int = 86_400
+    signer_private_key: SecretStr | None = None
+    signer_key_parameter: str | None = None
+
+    signup_bonus: Decimal = Decimal("0")
+    bet_min: Decimal = Decimal("1")
+    bet_max: Decimal = Decimal("10000")
+
+    chain_id: int = 31337
+    chain_rpc_url: str | None = None
+    chain_confirmations: int = 3
+
+    outbox_sweep_age_seconds: int = 5
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The container's settings, validated once."""
+    return Settings()

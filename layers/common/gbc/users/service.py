@@ -1,0 +1,71 @@
+"""Profile updates: one transaction that changes the user and enqueues its audit entry."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from gbc.api.errors import Conflict, NotFound
+from gbc.api.schemas import UserUpdate
+from gbc.data.models import User
+from gbc.data.transaction import unit_of_work
+from gbc.queue.jobs import AuditLogPayload
+from gbc.queue.outbox import enqueue_job
+
+
+@dataclass(frozen=True)
+class RequestMeta:
+    ip_address: str | None = None
+    user_agent: str | None = None
+
+
+def user_view(user: User) -> dict[str, Any]:
+    return {
+        "id": str(user.id),
+        "walletAddress": user.wallet_address,
+        "username": user.username,
+        "email": user.email,
+        "settings": user.settings,
+        "balance": str(user.balance),
+        "createdAt": user.created_at.isoformat(),
+    }
+
+
+def update_user(user_id: uuid.UUID, update: UserUpdate, meta: RequestMeta) -> dict[str, Any]:
+    changes = update.model_dump(include={"username", "email"}, exclude_unset=True)
+    if update.settings is not None:
+        changes["settings"] = update.settings.model_dump(by_alias=True, exclude_none=True)
+    try:
+        with unit_of_work() as uow:
+            user = uow.session.scalar(select(User).where(User.id == user_id).with_for_update())
+            if user is None:
+                raise NotFound("user not found")
+            old = {key: getattr(user, key) for key in changes}
+            if "settings" in changes:
+                changes["settings"] = {**user.settings, **changes["settings"]}
+            for key, value in changes.items():
+                setattr(user, key, value)
+            uow.session.flush()  # surfaces a username/email clash as IntegrityError here
+            enqueue_job(
+                uow,
+                "audit:log",
+                AuditLogPayload(
+                    userId=user_id,
+                    action="user.update",
+                    resource="user",
+                    resourceId=str(user_id),
+                    oldValues=old,
+                    newValues=changes,
+                    ipAddress=meta.ip_address,
+                    userAgent=meta.user_agent,
+                ),
+            )
+            view = user_view(user)
+    except IntegrityError as exc:
+        field = "username" if "username" in str(exc.orig) else "email"
+        raise Conflict(f"{field} is already taken", field=field) from exc
+    return view
