@@ -1,6 +1,7 @@
 # GBC Blackjack backend. `make dev` runs the whole system locally; `make test` runs the tests.
 # Both create .venv and install what they need on first use.
 SHELL := /bin/bash
+export SAM_CLI_TELEMETRY := 0
 PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python

@@ -20,5 +20,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     settings = get_settings()
     with unit_of_work() as uow:
         checkpoint = read_checkpoint(uow, settings.chain_id)
-    logger.info("[Chain] poll", extra={"chainId": settings.chain_id, "checkpoint": checkpoint})
+    logger.debug("[Chain] poll", extra={"chainId": settings.chain_id, "checkpoint": checkpoint})
     return {"chainId": settings.chain_id, "checkpoint": checkpoint, "rpcConfigured": bool(settings.chain_rpc_url)}

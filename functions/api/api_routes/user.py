@@ -15,8 +15,12 @@ router = APIGatewayRouter()
     "/api/user",
     summary="Update username, email or settings",
     tags=["user"],
-    responses={200: {"description": "the updated user"}, 400: {"description": "validation failed"},
-               403: {"description": "userId is not the caller"}, 409: {"description": "username or email taken"}},
+    responses={
+        200: {"description": "the updated user"},
+        400: {"description": "validation failed"},
+        403: {"description": "userId is not the caller"},
+        409: {"description": "username or email taken"},
+    },
 )
 def patch_user(update: UserUpdate) -> dict[str, Any]:
     user_id = ensure_same_user(router, update.user_id)

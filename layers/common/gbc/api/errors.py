@@ -42,6 +42,9 @@ def _json(status: int, body: dict[str, Any]) -> Response:
 
 def _location(loc: tuple[Any, ...]) -> str:
     # Powertools prefixes the part of the request ("body", "query"); the client wants the field.
+    # An unparseable body comes as ("body", <position>): report it as the body.
+    if len(loc) == 2 and loc[0] == "body" and isinstance(loc[1], int):
+        return "body"
     parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
     return ".".join(parts) or "body"
 

@@ -58,4 +58,3 @@ def process_job(job: Job) -> bool:
             return False
         handler(uow, job)
     return True
-

@@ -23,7 +23,9 @@ SQS_BATCH = 10
 def enqueue_job(uow: UnitOfWork, job_type: JobType, payload: Payload) -> Job:
     """Write a job into the current transaction; it is sent after commit."""
     job = new_job(job_type, payload)
-    uow.session.add(OutboxJob(id=job.id, type=job.type, payload=job.payload, queue=job.queue, created_at=job.created_at))
+    uow.session.add(
+        OutboxJob(id=job.id, type=job.type, payload=job.payload, queue=job.queue, created_at=job.created_at)
+    )
     pending: list[uuid.UUID] | None = uow.info.get("outbox_ids")
     if pending is None:
         pending = uow.info["outbox_ids"] = []

@@ -13,6 +13,7 @@ from gbc.api.errors import Conflict, NotFound
 from gbc.api.schemas import UserUpdate
 from gbc.data.models import User
 from gbc.data.transaction import unit_of_work
+from gbc.money import money_str
 from gbc.queue.jobs import AuditLogPayload
 from gbc.queue.outbox import enqueue_job
 
@@ -30,7 +31,7 @@ def user_view(user: User) -> dict[str, Any]:
         "username": user.username,
         "email": user.email,
         "settings": user.settings,
-        "balance": str(user.balance),
+        "balance": money_str(user.balance),
         "createdAt": user.created_at.isoformat(),
     }
 

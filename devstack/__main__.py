@@ -1,0 +1,254 @@
+"""python -m devstack {up,invoke,schedule,migrate,token}: the local stack and its commands."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import signal
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from devstack.template import ROOT, Stack, load_stack
+
+DATA_DIR = Path(os.environ.get("DEVSTACK_DATA_DIR", ROOT / ".local"))
+STATE_FILE = "stack.json"
+
+
+def log(message: str) -> None:
+    print(f"[devstack] {message}", file=sys.stderr, flush=True)
+
+
+def _running_stack_env(data_dir: Path) -> dict[str, str] | None:
+    """The environment of a `make dev` already running on this data directory, if any."""
+    state = data_dir / STATE_FILE
+    if not state.exists():
+        return None
+    info = json.loads(state.read_text())
+    try:
+        os.kill(int(info["pid"]), 0)
+    except (OSError, ValueError):
+        return None
+    return dict(info["env"])
+
+
+@contextlib.contextmanager
+def _environment(data_dir: Path) -> Iterator[Stack]:
+    """Point this process at the running stack's services, or start services of its own."""
+    from devstack.runtime import apply_environment
+    from devstack.services import local_environment, start_services
+
+    env = _running_stack_env(data_dir)
+    if env is not None:
+        apply_environment(env)
+        yield load_stack(sqs_endpoint=env["SQS_ENDPOINT_URL"])
+        return
+    services = start_services(data_dir, sqs_port=_free_sqs_port())
+    try:
+        stack = load_stack(sqs_endpoint=services.env["SQS_ENDPOINT_URL"])
+        apply_environment(local_environment(stack, services))
+        _prepare(stack)
+        yield stack
+    finally:
+        services.stop()
+
+
+def _free_sqs_port() -> int:
+    from devstack.services import free_port
+
+    return free_port()
+
+
+def _prepare(stack: Stack) -> None:
+    """Migrations and queues: what `up` and a one-off invoke both need before a handler runs."""
+    from devstack import migrate
+    from devstack.services import create_queues
+    from gbc.data.engine import get_engine
+
+    started = time.perf_counter()
+    migrate.upgrade(get_engine())
+    create_queues(stack, os.environ["SQS_ENDPOINT_URL"])
+    log(f"migrations applied and queues created in {time.perf_counter() - started:.2f}s")
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from werkzeug.serving import make_server
+    from werkzeug.wrappers import Request, Response
+
+    from devstack.http_api import LocalApi
+    from devstack.runtime import Runtime, apply_environment
+    from devstack.scheduler import Scheduler
+    from devstack.services import local_environment, start_services
+    from devstack.sqs_pump import SqsPump
+
+    data_dir: Path = args.data_dir
+    if _running_stack_env(data_dir) is not None:
+        log(f"a local stack is already running on {data_dir}; stop it first (Ctrl-C)")
+        return 1
+    if args.reset and data_dir.exists():
+        shutil.rmtree(data_dir)
+        log(f"reset: removed {data_dir}")
+    started = time.perf_counter()
+    services = start_services(data_dir, sqs_port=args.sqs_port)
+    # Ctrl-C and SIGTERM both stop everything. SIGINT is set explicitly: a shell that starts us in
+    # the background leaves it ignored, and then Python would not raise KeyboardInterrupt.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        stack = load_stack(sqs_endpoint=services.env["SQS_ENDPOINT_URL"])
+        env = local_environment(stack, services)
+        apply_environment(env)
+        _prepare(stack)
+        import boto3
+
+        runtime = Runtime(stack.functions)
+        api = LocalApi(stack, runtime, log)
+        scheduler = Scheduler(stack, runtime, log, speed=args.schedule_speed)
+        sqs = boto3.client("sqs", endpoint_url=env["SQS_ENDPOINT_URL"], region_name="us-east-1")
+        pump = SqsPump(stack, runtime, sqs, log, concurrency_cap=args.worker_concurrency)
+
+        def app(environ: dict[str, Any], start_response: Any) -> Any:
+            request = Request(environ)
+            prefix = "/_local/schedules/"
+            if request.path.startswith(prefix) and request.method == "POST":
+                name = request.path[len(prefix) :]
+                if name not in scheduler.by_name:
+                    return Response(json.dumps({"error": f"no schedule {name}"}), 404)(environ, start_response)
+                result = scheduler.run(name)
+                return Response(json.dumps(result, default=str), 200, content_type="application/json")(
+                    environ, start_response
+                )
+            return api.wsgi_app(environ, start_response)
+
+        server = make_server(args.host, args.port, app, threaded=True)
+        pump.start()
+        scheduler.start()
+        (data_dir / STATE_FILE).write_text(json.dumps({"pid": os.getpid(), "port": args.port, "env": env}))
+        log(f"ready in {time.perf_counter() - started:.2f}s: API on http://{args.host}:{args.port}")
+        for route in stack.routes:
+            log(f"  {route.method:6} {route.path:28} -> {route.function}{'' if route.authorizer else ' (public)'}")
+        log(f"  SQS {env['SQS_ENDPOINT_URL']}; schedules every period/{args.schedule_speed:g}; data in {data_dir}")
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            log("stopping")
+        finally:
+            server.server_close()
+            pump.stop()
+            scheduler.stop()
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            (data_dir / STATE_FILE).unlink()
+        services.stop()
+        log("stopped")
+    return 0
+
+
+def cmd_invoke(args: argparse.Namespace) -> int:
+    from devstack.runtime import Runtime
+
+    event = json.loads(Path(args.event).read_text()) if args.event else {}
+    with _environment(args.data_dir) as stack:
+        if args.function not in stack.functions:
+            log(f"no function {args.function}; the template has: {', '.join(stack.functions)}")
+            return 2
+        started = time.perf_counter()
+        result = Runtime(stack.functions).invoke(args.function, event)
+        log(f"{args.function} answered in {(time.perf_counter() - started) * 1000:.1f} ms (incl. import)")
+    print(json.dumps(result, indent=2, default=str))
+    return 0
+
+
+def cmd_schedule(args: argparse.Namespace) -> int:
+    from devstack.runtime import Runtime
+    from devstack.scheduler import Scheduler
+
+    with _environment(args.data_dir) as stack:
+        scheduler = Scheduler(stack, Runtime(stack.functions), log, speed=0)
+        if args.name not in scheduler.by_name:
+            log(f"no schedule {args.name}; the template has: {', '.join(s.name for s in stack.schedules)}")
+            return 2
+        result = scheduler.run(args.name)
+    print(json.dumps(result, indent=2, default=str))
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    with _environment(args.data_dir):
+        pass  # _environment applies the migrations
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    """Create (or find) the user of a wallet and print a session token: for trying the API by hand."""
+    from sqlalchemy import select
+    from sqlalchemy.dialects.postgresql import insert
+
+    from gbc.auth.tokens import issue_token
+    from gbc.data.models import User
+    from gbc.data.transaction import unit_of_work
+
+    wallet = args.wallet.lower()
+    with _environment(args.data_dir):
+        with unit_of_work() as uow:
+            uow.session.execute(insert(User).values(wallet_address=wallet).on_conflict_do_nothing())
+            user_id = uow.session.scalars(select(User.id).where(User.wallet_address == wallet)).one()
+        print(issue_token(user_id, wallet))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__)
+    parser.add_argument("--data-dir", type=Path, default=DATA_DIR, help="where embedded services keep data")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    up = sub.add_parser("up", help="run the whole stack until Ctrl-C")
+    up.add_argument("--host", default="127.0.0.1")
+    up.add_argument("--port", type=int, default=int(os.environ.get("PORT", 3000)))
+    up.add_argument("--sqs-port", type=int, default=int(os.environ.get("DEVSTACK_SQS_PORT", 9324)))
+    up.add_argument("--reset", action="store_true", help="delete the data directory first")
+    up.add_argument(
+        "--schedule-speed",
+        type=float,
+        default=float(os.environ.get("DEVSTACK_SCHEDULE_SPEED", 60)),
+        help="run schedules this many times faster than in AWS (0 = only on demand)",
+    )
+    up.add_argument(
+        "--worker-concurrency",
+        type=int,
+        default=int(os.environ.get("DEVSTACK_WORKER_CONCURRENCY", 4)),
+        help="pollers per SQS mapping, at most the template's MaximumConcurrency",
+    )
+    up.set_defaults(func=cmd_up)
+
+    invoke = sub.add_parser("invoke", help="invoke one function once with an event file (like sam local invoke -e)")
+    invoke.add_argument("function", help="logical id in template.yaml, e.g. ApiFunction")
+    invoke.add_argument("--event", "-e", help="event JSON file, e.g. events/api_health.json")
+    invoke.set_defaults(func=cmd_invoke)
+
+    schedule = sub.add_parser("schedule", help="run one schedule now, e.g. ChainPollerFunction.Poll")
+    schedule.add_argument("name")
+    schedule.set_defaults(func=cmd_schedule)
+
+    migrate = sub.add_parser("migrate", help="apply the migrations")
+    migrate.set_defaults(func=cmd_migrate)
+
+    token = sub.add_parser("token", help="print a session token for a wallet (creates the user)")
+    token.add_argument("wallet")
+    token.set_defaults(func=cmd_token)
+
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

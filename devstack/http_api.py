@@ -1,0 +1,102 @@
+"""The local HTTP API: the template's routes served by werkzeug, each request turned into the
+API Gateway REST event its handler gets in AWS, through the TOKEN authorizer where the route has one."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from werkzeug.exceptions import MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from devstack import apigw
+from devstack.runtime import Runtime
+from devstack.template import Stack
+
+
+def _werkzeug_path(path: str) -> str:
+    import re
+
+    path = re.sub(r"\{(\w+)\+\}", r"<path:\1>", path)
+    return re.sub(r"\{(\w+)\}", r"<\1>", path)
+
+
+class LocalApi:
+    def __init__(self, stack: Stack, runtime: Runtime, logger: Any) -> None:
+        self.stack = stack
+        self.runtime = runtime
+        self.log = logger
+        self.routes = {f"{r.method} {r.path}": r for r in stack.routes}
+        self.url_map = Map(
+            [
+                Rule(_werkzeug_path(r.path), methods=None if r.method == "ANY" else [r.method], endpoint=key)
+                for key, r in self.routes.items()
+            ],
+            strict_slashes=False,
+        )
+        self._policies: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
+        self._policy_lock = threading.Lock()
+
+    def _authorize(self, authorizer_name: str, request: Request, method: str, resource: str) -> Any:
+        """Like API Gateway: 401 without a token or when the authorizer says Unauthorized, 403 when
+        its policy denies; policies cached per token for ReauthorizeEvery seconds."""
+        authorizer = self.stack.authorizers[authorizer_name]
+        token = request.headers.get(authorizer.header)
+        if not token:
+            return apigw.gateway_error(401, "Unauthorized")
+        arn = apigw.method_arn(method, resource)
+        now = time.monotonic()
+        cached = self._policies.get((authorizer_name, token))
+        if cached and cached[0] > now:
+            policy = cached[1]
+        else:
+            try:
+                policy = self.runtime.invoke(authorizer.function, apigw.token_authorizer_event(token, method, resource))
+            except Exception as exc:
+                if str(exc) == "Unauthorized":
+                    return apigw.gateway_error(401, "Unauthorized")
+                self.log(f"authorizer {authorizer.function} failed: {exc!r}")
+                return apigw.gateway_error(500, "AuthorizerConfigurationException")
+            with self._policy_lock:
+                self._policies[(authorizer_name, token)] = (now + authorizer.ttl, policy)
+        if not apigw.policy_allows(policy, arn):
+            return apigw.gateway_error(403, "User is not authorized to access this resource")
+        return apigw.authorizer_context(policy)
+
+    def dispatch(self, request: Request) -> tuple[int, list[tuple[str, str]], bytes]:
+        adapter = self.url_map.bind("localhost")
+        try:
+            key, path_params = adapter.match(request.path, method=request.method)
+        except (NotFound, MethodNotAllowed):
+            # What API Gateway answers for a path or method it has no resource for.
+            return apigw.gateway_error(403, "Missing Authentication Token")
+        route = self.routes[key]
+        context: Any = None
+        if route.authorizer:
+            context = self._authorize(route.authorizer, request, request.method, route.path)
+            if isinstance(context, tuple):
+                return context
+        event = apigw.rest_event(
+            request.method,
+            request.path,
+            resource=route.path,
+            path_parameters={k: str(v) for k, v in path_params.items()},
+            query={k: request.args.getlist(k) for k in request.args},
+            headers={k: request.headers.getlist(k) for k in request.headers.keys()},  # noqa: SIM118
+            body=request.get_data() or None,
+            authorizer=context,
+            source_ip=request.remote_addr or "127.0.0.1",
+        )
+        try:
+            result = self.runtime.invoke(route.function, event)
+        except Exception as exc:
+            self.log(f"{route.function} raised {exc!r}")
+            return apigw.gateway_error(502, "Internal server error")
+        return apigw.decode_response(result)
+
+    def wsgi_app(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        status, headers, body = self.dispatch(request)
+        return Response(body, status=status, headers=headers)(environ, start_response)
