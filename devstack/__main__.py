@@ -162,7 +162,12 @@ def cmd_invoke(args: argparse.Namespace) -> int:
             log(f"no function {args.function}; the template has: {', '.join(stack.functions)}")
             return 2
         started = time.perf_counter()
-        result = Runtime(stack.functions).invoke(args.function, event)
+        try:
+            result = Runtime(stack.functions).invoke(args.function, event)
+        except Exception as exc:
+            # What Lambda reports for a handler that raised.
+            print(json.dumps({"errorMessage": str(exc), "errorType": type(exc).__name__}, indent=2))
+            return 1
         log(f"{args.function} answered in {(time.perf_counter() - started) * 1000:.1f} ms (incl. import)")
     print(json.dumps(result, indent=2, default=str))
     return 0

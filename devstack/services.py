@@ -151,7 +151,7 @@ def local_environment(stack: Stack, services: Services) -> dict[str, str]:
     return env
 
 
-def create_queues(stack: Stack, endpoint: str) -> dict[str, str]:
+def create_queues(stack: Stack, endpoint: str | None) -> dict[str, str]:
     """Create the template's queues (DLQs first, for their redrive targets); logical id -> URL."""
     import boto3
 

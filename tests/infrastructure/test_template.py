@@ -1,0 +1,65 @@
+"""template.yaml and the code agree: handlers exist, API routes match the resolver's, queues have
+DLQs, workers report partial failures, and every environment name is a setting."""
+
+from __future__ import annotations
+
+import importlib
+import json
+
+from devstack.template import load_raw, load_stack
+from gbc.settings import Settings
+
+STACK = load_stack()
+RAW = load_raw()
+
+
+def test_every_handler_imports():
+    for fn in STACK.functions.values():
+        module, attr = fn.handler.rsplit(".", 1)
+        assert callable(getattr(importlib.import_module(module), attr)), fn.logical_id
+
+
+def test_template_routes_and_resolver_routes_are_the_same():
+    import api_app
+
+    template_routes = {(r.method, r.path) for r in STACK.routes if r.function == "ApiFunction"}
+    app = api_app.app
+    resolver_routes = {(route.method, route.path) for route in [*app._static_routes, *app._dynamic_routes]}
+    # Powertools keeps path templates as the developer wrote them (<gameId>); API Gateway uses {gameId}.
+    resolver_routes = {(method, path.replace("<", "{").replace(">", "}")) for method, path in resolver_routes}
+    assert template_routes == resolver_routes
+
+
+def test_only_health_and_docs_are_public():
+    public = {r.path for r in STACK.routes if r.authorizer is None}
+    assert public == {"/api/health", "/api/docs"}
+
+
+def test_each_queue_has_a_dlq_after_three_receives():
+    for name in ("JobsQueue", "PriorityQueue"):
+        policy = json.loads(STACK.queues[name].attributes["RedrivePolicy"])
+        assert policy["maxReceiveCount"] == 3
+        assert policy["deadLetterTargetArn"].endswith(STACK.queues[name].name + "-dlq")
+
+
+def test_workers_report_partial_batch_failures():
+    assert {m.queue for m in STACK.mappings} == {"JobsQueue", "PriorityQueue"}
+    for mapping in STACK.mappings:
+        assert mapping.report_failures and mapping.function == "WorkerFunction"
+        assert 2 <= mapping.max_concurrency <= 10
+
+
+def test_schedules():
+    expressions = {s.function: s.expression for s in STACK.schedules}
+    assert expressions == {
+        "OutboxSweepFunction": "rate(1 minute)",
+        "NightlyStatsFunction": "cron(0 3 * * ? *)",
+        "ChainPollerFunction": "rate(1 minute)",
+    }
+
+
+def test_environment_names_are_settings():
+    names = set(RAW["Globals"]["Function"]["Environment"]["Variables"])
+    powertools = {n for n in names if n.startswith("POWERTOOLS_")} | {"LOG_LEVEL"}
+    fields = {(f.validation_alias or name).upper() for name, f in Settings.model_fields.items()}
+    assert names - powertools <= fields, names - powertools - fields

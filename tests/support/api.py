@@ -1,0 +1,47 @@
+"""Calling the API function in-process with the same REST events the local stack builds."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from devstack.apigw import rest_event
+from devstack.runtime import LocalContext
+
+
+@dataclass
+class ApiResponse:
+    status: int
+    body: Any
+    headers: dict[str, str]
+
+
+def call_api(
+    method: str,
+    path: str,
+    *,
+    body: Any = None,
+    user_id: uuid.UUID | None = None,
+    query: dict[str, str] | None = None,
+    raw_body: str | None = None,
+) -> ApiResponse:
+    import api_app
+
+    authorizer = {"principalId": str(user_id), "userId": str(user_id)} if user_id else None
+    event = rest_event(
+        method,
+        path,
+        query={k: [v] for k, v in (query or {}).items()},
+        headers={"Content-Type": ["application/json"], "User-Agent": ["pytest"]},
+        body=raw_body if raw_body is not None else (json.dumps(body) if body is not None else None),
+        authorizer=authorizer,
+    )
+    result = api_app.lambda_handler(event, LocalContext("ApiFunction", 1024, 30))
+    text = result.get("body") or ""
+    try:
+        parsed: Any = json.loads(text)
+    except ValueError:
+        parsed = text
+    return ApiResponse(result["statusCode"], parsed, result.get("headers") or {})
