@@ -36,7 +36,7 @@ def test_bad_tokens_are_refused(token):
 
 
 def test_tampered_token_is_refused():
-    header, payload, signature = issue_token(uuid.uuid4(), WALLET).split(".")
+    header, _payload, signature = issue_token(uuid.uuid4(), WALLET).split(".")
     forged = jwt.utils.base64url_encode(b'{"sub":"' + str(uuid.uuid4()).encode() + b'","exp":9999999999}').decode()
     with pytest.raises(InvalidToken):
         verify_token(f"{header}.{forged}.{signature}")
@@ -60,5 +60,5 @@ def test_authorizer_allows_a_valid_bearer_token_and_passes_the_user():
 
 
 def test_authorizer_answers_unauthorized_for_a_bad_token():
-    with pytest.raises(Exception, match="^Unauthorized$"):
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
         _authorize("Bearer nonsense")
