@@ -92,6 +92,8 @@ def _start_sqs(services: Services, data_dir: Path, port: int) -> str:
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=log,
         stderr=subprocess.STDOUT,
+        # Its own session: Ctrl-C reaches only us, and we stop moto after the pollers that use it.
+        start_new_session=True,
     )
     services._stoppers.append(lambda: _stop_process(proc))
     deadline = time.monotonic() + 20

@@ -1,0 +1,160 @@
+"""`make dev` as a newcomer runs it, driven over HTTP: health, the authorizer, validation, the job
+slice through the outbox, SQS and the worker, a schedule on demand, and a clean Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.e2e
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _request(base: str, method: str, path: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(base + path, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as err:
+        return err.code, json.loads(err.read() or b"null")
+
+
+class Stack:
+    def __init__(self, base: str, data_dir: Path, proc: subprocess.Popen[bytes], log: Path) -> None:
+        self.base, self.data_dir, self.proc, self.log = base, data_dir, proc, log
+
+    def call(self, method: str, path: str, body: Any = None, token: str | None = None) -> tuple[int, Any]:
+        return _request(self.base, method, path, body, token)
+
+    @property
+    def env(self) -> dict[str, str]:
+        return json.loads((self.data_dir / "stack.json").read_text())["env"]
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    data_dir = tmp_path_factory.mktemp("devstack")
+    port = _free_port()
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "SQS_ENDPOINT_URL", "JWT_SECRET")
+    }
+    env.update(DEVSTACK_DATA_DIR=str(data_dir), DEVSTACK_SQS_PORT=str(_free_port()), PORT=str(port))
+    log = data_dir / "stack.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            ["make", "--no-print-directory", "dev", f"PORT={port}"],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if _request(base, "GET", "/api/health")[0] == 200:
+                break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            os.killpg(proc.pid, signal.SIGKILL)
+            pytest.fail(f"make dev did not come up:\n{log.read_text()[-3000:]}")
+        time.sleep(0.2)
+    yield Stack(base, data_dir, proc, log)
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _token(stack: Stack, wallet: str) -> str:
+    result = subprocess.run(
+        ["python", "-m", "devstack", "--data-dir", str(stack.data_dir), "token", wallet],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}"},
+    )
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_health_over_http(stack):
+    status, body = stack.call("GET", "/api/health")
+    assert status == 200
+    assert body["status"] == "ok", body
+    assert body["database"]["ok"] and body["cache"]["ok"] and body["queue"]["ok"]
+
+
+def test_gateway_answers_like_api_gateway(stack):
+    assert stack.call("GET", "/api/nowhere") == (403, {"message": "Missing Authentication Token"})
+    assert stack.call("PATCH", "/api/user", {"username": "zed"}) == (401, {"message": "Unauthorized"})
+    assert stack.call("PATCH", "/api/user", {"username": "zed"}, token="forged") == (401, {"message": "Unauthorized"})
+
+
+def test_job_slice_over_http(stack):
+    token = _token(stack, "0x" + "42" * 20)
+    status, body = stack.call("PATCH", "/api/user", {"username": "e2e_user"}, token=token)
+    assert status == 200, body
+    assert body["walletAddress"] == "0x" + "42" * 20
+
+    status, body = stack.call("PATCH", "/api/user", {"username": "x"}, token=token)
+    assert status == 400
+    assert body == {"error": "Validation failed", "details": ["username: String should have at least 3 characters"]}
+
+    # The worker, fed by the SQS mapping, writes the audit row shortly after.
+    engine = create_engine(stack.env["DATABASE_URL"])
+    try:
+        deadline = time.monotonic() + 15
+        rows: list[Any] = []
+        while time.monotonic() < deadline and not rows:
+            with engine.connect() as conn:
+                rows = conn.execute(text("SELECT action, new_values FROM audit_logs")).all()
+            time.sleep(0.1)
+    finally:
+        engine.dispose()
+    assert rows == [("user.update", {"username": "e2e_user"})]
+
+
+def test_schedule_on_demand(stack):
+    status, body = stack.call("POST", "/_local/schedules/ChainPollerFunction.Poll")
+    assert status == 200 and body["chainId"] == 31337
+    status, body = stack.call("POST", "/_local/schedules/NightlyStatsFunction")
+    assert status == 200 and body["activeUsers"] >= 1
+
+
+def test_ctrl_c_stops_everything(stack):
+    sqs_endpoint = stack.env["SQS_ENDPOINT_URL"]
+    os.killpg(stack.proc.pid, signal.SIGINT)
+    stack.proc.wait(timeout=30)  # make itself exits with the signal, as after any Ctrl-C
+    log = stack.log.read_text()
+    assert "[devstack] stopped" in log, log[-2000:]
+    assert "pump" not in log.split("[devstack] stopping")[-1], "pollers stopped before the queue went away"
+    assert not (stack.data_dir / "stack.json").exists()
+    port = sqs_endpoint.rsplit(":", 1)[1]
+    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", int(port)), timeout=1):
+        pass
+    leftovers = subprocess.run(["pgrep", "-f", str(stack.data_dir)], capture_output=True, text=True).stdout
+    assert leftovers.strip() == "", "embedded PostgreSQL/Redis still running"
