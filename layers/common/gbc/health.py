@@ -31,10 +31,9 @@ def _database() -> dict[str, Any]:
 
 
 def _cache() -> dict[str, Any]:
-    client = redis_client()
-    client.ping()
-    memory = client.info("memory")
-    return {"connected": True, "totalKeys": client.dbsize(), "memory": memory.get("used_memory_human")}
+    pipe = redis_client().pipeline(transaction=False)  # one round trip
+    _, total_keys, memory = pipe.ping().dbsize().info("memory").execute()
+    return {"connected": True, "totalKeys": total_keys, "memory": memory.get("used_memory_human")}
 
 
 def _queue() -> dict[str, Any]:

@@ -1,0 +1,286 @@
+"""python -m bench: start the local stack, drive each scenario N times at concurrency C in-process
+(the handler called directly with an API Gateway event) and over HTTP, measure each function's cold
+start in a fresh process, print a table and write JSON to bench/results/."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from bench.scenarios import SCENARIOS, Request, Scenario
+from bench.stats import summarize
+from devstack.services import free_port
+from devstack.template import ROOT
+
+RESULTS = ROOT / "bench" / "results"
+WALLET = "0x" + "be" * 20
+
+# The event each function gets for its cold-start measurement.
+COLD_START_EVENTS = {
+    "ApiFunction": "api_health.json",
+    "AuthorizerFunction": "authorizer_token.json",
+    "WorkerFunction": "worker_sqs_audit.json",
+    "OutboxSweepFunction": "schedule_outbox_sweep.json",
+    "NightlyStatsFunction": "schedule_nightly_stats.json",
+    "ChainPollerFunction": "schedule_chain_poller.json",
+}
+
+
+@contextmanager
+def running_stack(data_dir: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    """`python -m devstack up` (what `make dev` runs) with schedules off, so they add no noise."""
+    port = free_port()
+    env = {**os.environ, "DEVSTACK_SQS_PORT": str(free_port())}
+    log = (data_dir / "stack.log").open("wb")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "devstack",
+            "--data-dir",
+            str(data_dir),
+            "up",
+            "--port",
+            str(port),
+            "--schedule-speed",
+            "0",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while not (data_dir / "stack.json").exists() or not _answers(base):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the stack did not start; see {data_dir / 'stack.log'}")
+            time.sleep(0.2)
+        yield base, json.loads((data_dir / "stack.json").read_text())["env"]
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.wait(timeout=30)
+
+
+def _answers(base: str) -> bool:
+    try:
+        with urllib.request.urlopen(base + "/api/health", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def drive(call: Callable[[int], int], scenario: Scenario, requests: int, concurrency: int) -> dict[str, Any]:
+    """Run `requests` calls over `concurrency` threads; each call returns the HTTP status."""
+    samples: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    counter = iter(range(requests))
+
+    def worker() -> None:
+        nonlocal errors
+        while True:
+            with lock:
+                i = next(counter, None)
+            if i is None:
+                return
+            start = time.perf_counter()
+            status = call(i)
+            elapsed = (time.perf_counter() - start) * 1000
+            with lock:
+                samples.append(elapsed)
+                errors += status != scenario.expect_status
+
+    for i in range(min(20, requests)):  # warm-up: imports, connection pools
+        call(i)
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return summarize(samples, time.perf_counter() - started, errors)
+
+
+def in_process_caller(scenario: Scenario, user_id: str) -> Callable[[int], int]:
+    import api_app
+
+    from devstack.apigw import rest_event
+    from devstack.runtime import LocalContext
+
+    def call(i: int) -> int:
+        request: Request = scenario.request(i)
+        event = rest_event(
+            request.method,
+            request.path,
+            query={k: [v] for k, v in request.query.items()},
+            headers={"Content-Type": ["application/json"]},
+            body=request.body_text(),
+            authorizer={"principalId": user_id, "userId": user_id} if request.authenticated else None,
+        )
+        return int(api_app.lambda_handler(event, LocalContext("ApiFunction", 1024, 30))["statusCode"])
+
+    return call
+
+
+def http_caller(scenario: Scenario, base: str, token: str) -> Callable[[int], int]:
+    def call(i: int) -> int:
+        request = scenario.request(i)
+        headers = {"Content-Type": "application/json"}
+        if request.authenticated:
+            headers["Authorization"] = f"Bearer {token}"
+        body = request.body_text()
+        query = "?" + "&".join(f"{k}={v}" for k, v in request.query.items()) if request.query else ""
+        http_request = urllib.request.Request(
+            base + request.path + query, data=body.encode() if body else None, method=request.method, headers=headers
+        )
+        try:
+            with urllib.request.urlopen(http_request, timeout=30) as response:
+                response.read()
+                return int(response.status)
+        except urllib.error.HTTPError as err:
+            return int(err.code)
+
+    return call
+
+
+COLD_START_SCRIPT = """
+import json, sys, time
+t0 = time.perf_counter()
+import importlib
+module_name, attr = sys.argv[1].rsplit(".", 1)
+handler = getattr(importlib.import_module(module_name), attr)
+t1 = time.perf_counter()
+from devstack.runtime import LocalContext
+event = json.loads(open(sys.argv[2]).read().replace("<token>", sys.argv[3]))
+try:
+    handler(event, LocalContext(sys.argv[4], 1024, 30))
+    ok = True
+except Exception:
+    ok = False
+t2 = time.perf_counter()
+print(json.dumps({"import_ms": (t1 - t0) * 1000, "first_invoke_ms": (t2 - t1) * 1000, "ok": ok}))
+"""
+
+
+def cold_starts(env: dict[str, str], token: str, runs: int) -> dict[str, Any]:
+    """Each function in a fresh interpreter: importing its handler module, then its first invocation."""
+    from devstack.template import load_raw, load_stack
+
+    stack = load_stack(sqs_endpoint=env["SQS_ENDPOINT_URL"])
+    raw = load_raw()
+    results: dict[str, Any] = {}
+    for logical_id, fn in stack.functions.items():
+        # What Lambda sets: the X-Ray SDK, for one, skips its sampling client when it sees these.
+        code_uri = raw["Resources"][logical_id]["Properties"]["CodeUri"]
+        lambda_env = {"LAMBDA_TASK_ROOT": str(ROOT / code_uri), "AWS_LAMBDA_FUNCTION_NAME": logical_id}
+        event = ROOT / "events" / COLD_START_EVENTS[logical_id]
+        samples = []
+        for _ in range(runs):
+            out = subprocess.run(
+                [sys.executable, "-c", COLD_START_SCRIPT, fn.handler, str(event), token, logical_id],
+                cwd=ROOT,
+                env={**os.environ, **env, **lambda_env, "LOG_LEVEL": "ERROR"},
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            samples.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        imports = sorted(s["import_ms"] for s in samples)
+        firsts = sorted(s["first_invoke_ms"] for s in samples)
+        results[logical_id] = {
+            "import_ms_median": round(imports[len(imports) // 2], 1),
+            "first_invoke_ms_median": round(firsts[len(firsts) // 2], 1),
+            "total_ms_median": round(imports[len(imports) // 2] + firsts[len(firsts) // 2], 1),
+            "ok": all(s["ok"] for s in samples),
+            "runs": runs,
+        }
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS), help=f"comma-separated, of: {', '.join(SCENARIOS)}")
+    parser.add_argument("--requests", "-n", type=int, default=2000)
+    parser.add_argument("--concurrency", "-c", type=int, default=8)
+    parser.add_argument("--cold-start-runs", type=int, default=5, help="0 skips the cold-start measurement")
+    parser.add_argument("--out", type=Path, help="JSON file (default bench/results/bench-<time>.json)")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="gbc-bench-") as tmp, running_stack(Path(tmp)) as (base, env):
+        from devstack.runtime import apply_environment
+
+        apply_environment(env)
+        from gbc.auth.tokens import issue_token
+        from gbc.data.models import User
+        from gbc.data.transaction import unit_of_work
+
+        with unit_of_work() as uow:
+            user = User(wallet_address=WALLET)
+            uow.session.add(user)
+        token = issue_token(user.id, WALLET)
+
+        report: dict[str, Any] = {
+            "requests": args.requests,
+            "concurrency": args.concurrency,
+            "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
+            "scenarios": {},
+        }
+        for name in args.scenarios.split(","):
+            scenario = SCENARIOS[name]
+            report["scenarios"][name] = {
+                "in_process": drive(
+                    in_process_caller(scenario, str(user.id)), scenario, args.requests, args.concurrency
+                ),
+                "http": drive(http_caller(scenario, base, token), scenario, args.requests, args.concurrency),
+            }
+        if args.cold_start_runs:
+            report["cold_start"] = cold_starts(env, token, args.cold_start_runs)
+
+    print_report(report)
+    out = args.out or RESULTS / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2))
+    print(f"\nwritten to {out}")
+    return 1 if any(r[m]["errors"] for r in report["scenarios"].values() for m in r) else 0
+
+
+def print_report(report: dict[str, Any]) -> None:
+    print(f"\n{report['requests']} requests per scenario and mode, concurrency {report['concurrency']}")
+    header = f"{'scenario':<14}{'mode':<12}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'req/s':>9}{'errors':>8}"
+    print(header)
+    print("-" * len(header))
+    for name, modes in report["scenarios"].items():
+        for mode, r in modes.items():
+            print(
+                f"{name:<14}{mode:<12}{r['p50_ms']:>9.2f}{r['p95_ms']:>9.2f}{r['p99_ms']:>9.2f}"
+                f"{r['throughput_rps']:>9.0f}{r['errors']:>8}"
+            )
+    if "cold_start" in report:
+        print(f"\ncold start (fresh process, median of {next(iter(report['cold_start'].values()))['runs']})")
+        print(f"{'function':<24}{'import ms':>11}{'1st call ms':>13}{'total ms':>10}")
+        for fn, r in report["cold_start"].items():
+            flag = "" if r["ok"] else "  (handler raised)"
+            print(
+                f"{fn:<24}{r['import_ms_median']:>11.1f}{r['first_invoke_ms_median']:>13.1f}"
+                f"{r['total_ms_median']:>10.1f}{flag}"
+            )
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
