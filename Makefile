@@ -17,7 +17,7 @@ FN ?= ApiFunction
 ARGS ?=
 
 .PHONY: dev reset-dev test test-unit test-integration test-e2e lint format template-check build deploy \
-        invoke schedule migrate bench clean venv tools
+        invoke schedule migrate bench clean venv tools redrive
 
 venv: $(VENV)/.installed $(PTH)
 
@@ -84,3 +84,7 @@ bench: venv
 
 clean:
 	rm -rf .aws-sam .pytest_cache .ruff_cache bench/results
+
+## DLQ redrive on the local stack: `make redrive` lists, `make redrive ARGS=--move` moves back.
+redrive: venv
+	$(PY) -m devstack redrive --queue $(or $(QUEUE),jobs) $(ARGS)

@@ -218,7 +218,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenarios", default=",".join(SCENARIOS), help=f"comma-separated, of: {', '.join(SCENARIOS)}")
     parser.add_argument("--requests", "-n", type=int, default=2000)
     parser.add_argument("--concurrency", "-c", type=int, default=8)
-    parser.add_argument("--cold-start-runs", type=int, default=5, help="0 skips the cold-start measurement")
+    parser.add_argument("--suites", default="api,queue,cold", help="comma-separated, of: api, queue, cold")
+    parser.add_argument("--cold-start-runs", type=int, default=5)
+    parser.add_argument("--jobs", type=int, default=1000, help="jobs per type for the worker throughput")
     parser.add_argument("--out", type=Path, help="JSON file (default bench/results/bench-<time>.json)")
     args = parser.parse_args(argv)
 
@@ -241,15 +243,25 @@ def main(argv: list[str] | None = None) -> int:
             "machine": {"cpus": os.cpu_count(), "python": sys.version.split()[0]},
             "scenarios": {},
         }
-        for name in args.scenarios.split(","):
-            scenario = SCENARIOS[name]
-            report["scenarios"][name] = {
-                "in_process": drive(
-                    in_process_caller(scenario, str(user.id)), scenario, args.requests, args.concurrency
-                ),
-                "http": drive(http_caller(scenario, base, token), scenario, args.requests, args.concurrency),
+        suites = set(args.suites.split(","))
+        if "api" in suites:
+            for name in args.scenarios.split(","):
+                scenario = SCENARIOS[name]
+                report["scenarios"][name] = {
+                    "in_process": drive(
+                        in_process_caller(scenario, str(user.id)), scenario, args.requests, args.concurrency
+                    ),
+                    "http": drive(http_caller(scenario, base, token), scenario, args.requests, args.concurrency),
+                }
+        if "queue" in suites:
+            from bench import queue
+
+            report["queue"] = {
+                "worker_throughput": queue.worker_throughput(args.jobs),
+                "enqueue_latency": queue.enqueue_latency(500),
+                "enqueue_to_processed": queue.enqueue_to_processed(500, rate_per_s=50),
             }
-        if args.cold_start_runs:
+        if "cold" in suites and args.cold_start_runs:
             report["cold_start"] = cold_starts(env, token, args.cold_start_runs)
 
     print_report(report)
@@ -257,7 +269,12 @@ def main(argv: list[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2))
     print(f"\nwritten to {out}")
-    return 1 if any(r[m]["errors"] for r in report["scenarios"].values() for m in r) else 0
+    api_errors = any(r[m]["errors"] for r in report["scenarios"].values() for m in r)
+    queue_errors = "queue" in report and (
+        report["queue"]["enqueue_to_processed"]["lost"]
+        or any(r["failures"] for r in report["queue"]["worker_throughput"].values())
+    )
+    return 1 if api_errors or queue_errors else 0
 
 
 def print_report(report: dict[str, Any]) -> None:
@@ -271,6 +288,17 @@ def print_report(report: dict[str, Any]) -> None:
                 f"{name:<14}{mode:<12}{r['p50_ms']:>9.2f}{r['p95_ms']:>9.2f}{r['p99_ms']:>9.2f}"
                 f"{r['throughput_rps']:>9.0f}{r['errors']:>8}"
             )
+    if "queue" in report:
+        print("\nworker throughput, one process, handler called with SQS batches of 10")
+        print(f"{'job type':<22}{'jobs/s':>9}{'ms/job':>9}{'batch p50':>11}{'failures':>10}")
+        for job_type, r in report["queue"]["worker_throughput"].items():
+            print(
+                f"{job_type:<22}{r['jobs_per_s']:>9.0f}{r['per_job_ms']:>9.2f}{r['batch_p50_ms']:>11.2f}{r['failures']:>10}"
+            )
+        for name in ("enqueue_latency", "enqueue_to_processed"):
+            r = report["queue"][name]
+            extra = f", lost {r['lost']} at {r['rate_per_s']:g}/s" if "lost" in r else ""
+            print(f"{name:<22} p50 {r['p50_ms']:.2f} ms  p95 {r['p95_ms']:.2f} ms  p99 {r['p99_ms']:.2f} ms{extra}")
     if "cold_start" in report:
         print(f"\ncold start (fresh process, median of {next(iter(report['cold_start'].values()))['runs']})")
         print(f"{'function':<24}{'import ms':>11}{'1st call ms':>13}{'total ms':>10}")

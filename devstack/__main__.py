@@ -211,6 +211,14 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_redrive(args: argparse.Namespace) -> int:
+    """The DLQ redrive command against the local stack's queues."""
+    from gbc.queue import redrive
+
+    with _environment(args.data_dir):
+        return redrive.main(["--queue", args.queue, *(["--move"] if args.move else []), *args.rest])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__)
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR, help="where embedded services keep data")
@@ -250,6 +258,12 @@ def main(argv: list[str] | None = None) -> int:
     token = sub.add_parser("token", help="print a session token for a wallet (creates the user)")
     token.add_argument("wallet")
     token.set_defaults(func=cmd_token)
+
+    dlq = sub.add_parser("redrive", help="list (dry run) or --move DLQ messages back to their queue")
+    dlq.add_argument("--queue", choices=["jobs", "priority"], default="jobs")
+    dlq.add_argument("--move", action="store_true")
+    dlq.add_argument("rest", nargs="*", help="more options for gbc.queue.redrive, e.g. --limit 5")
+    dlq.set_defaults(func=cmd_redrive)
 
     args = parser.parse_args(argv)
     return int(args.func(args))

@@ -1,4 +1,8 @@
-"""The SQS worker: one record at a time, partial batch responses (ReportBatchItemFailures)."""
+"""The SQS worker: one record at a time, partial batch responses (ReportBatchItemFailures).
+
+A record that fails gets its visibility timeout set from its receive count (exponential backoff with
+jitter) before it goes back to the queue; after 3 receives the redrive policy moves it to the DLQ.
+"""
 
 from __future__ import annotations
 
@@ -7,28 +11,64 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
 
 from gbc.observability import logger, metrics, tracer
-from gbc.queue.handlers import process_job
+from gbc.queue import retention
+from gbc.queue.backoff import visibility_delay
 from gbc.queue.jobs import Job
+from gbc.queue.sqs import queue_url_for_arn, sqs_client
+from gbc.queue.worker import run_job
+from gbc.settings import get_settings
 
-processor = BatchProcessor(event_type=EventType.SQS)
+
+class BackoffBatchProcessor(BatchProcessor):
+    """Powertools' BatchProcessor, plus: a failed record is retried after an exponential delay."""
+
+    def failure_handler(self, record: SQSRecord, exception: Any) -> Any:
+        attempt = int(record.attributes.approximate_receive_count or 1)
+        settings = get_settings()
+        delay = visibility_delay(attempt, settings.job_backoff_base_seconds, settings.job_backoff_cap_seconds)
+        try:
+            sqs_client().change_message_visibility(
+                QueueUrl=queue_url_for_arn(record.event_source_arn),
+                ReceiptHandle=record.receipt_handle,
+                VisibilityTimeout=delay,
+            )
+        except Exception as exc:  # the queue's own visibility timeout still brings it back
+            logger.warning("[Queue] could not set the retry delay", extra={"error": repr(exc)})
+        logger.warning(
+            f"[Queue] Message {record.message_id} failed (receive {attempt}), retry in {delay}s",
+            extra={"error": repr(exception[1]), "attempt": attempt, "retry_in_s": delay},
+        )
+        return super().failure_handler(record, exception)
+
+
+# A batch whose every record failed is still answered with its item failures, not an exception:
+# the records already carry their retry delays, and a function error would only add noise.
+processor = BackoffBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 @tracer.capture_method
 def record_handler(record: SQSRecord) -> None:
-    job = Job.model_validate_json(record.body)
-    start = time.perf_counter()
-    process_job(job)
-    elapsed_ms = (time.perf_counter() - start) * 1000
-    logger.info(f"[Queue] Job {job.id} completed in {elapsed_ms:.0f}ms", extra={"job_type": job.type})
-    metrics.add_metric(name="JobsProcessed", unit=MetricUnit.Count, value=1)
+    attempt = int(record.attributes.approximate_receive_count or 1)
+    sent_ms = int(record.attributes.sent_timestamp or 0)
+    if sent_ms:
+        metrics.add_metric(name="MessageAge", unit=MetricUnit.Milliseconds, value=time.time() * 1000 - sent_ms)
+    try:
+        job = Job.model_validate_json(record.body)
+    except ValidationError as exc:
+        retention.record_failed(None, None, exc, attempt)
+        metrics.add_metric(name="JobsFailed", unit=MetricUnit.Count, value=1)
+        raise
+    run_job(job, attempt)
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

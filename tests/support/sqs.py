@@ -19,7 +19,9 @@ def receive(queue_url: str, max_messages: int = 10) -> list[dict[str, Any]]:
     )
 
 
-def run_worker(messages: list[dict[str, Any]], queue_arn: str = "arn:aws:sqs:us-east-1:123456789012:q") -> dict:
+def run_worker(
+    messages: list[dict[str, Any]], queue_arn: str = "arn:aws:sqs:us-east-1:123456789012:gbc-local-jobs"
+) -> dict:
     import worker_app
 
     return worker_app.lambda_handler(sqs_event(messages, queue_arn), LocalContext("WorkerFunction", 1024, 30))

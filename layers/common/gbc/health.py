@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from gbc.cache.client import redis_client
 from gbc.data.engine import get_engine
-from gbc.queue.sqs import queue_url, sqs_client
+from gbc.queue.stats import get_queue_stats
 from gbc.settings import get_settings
 
 
@@ -37,20 +37,10 @@ def _cache() -> dict[str, Any]:
 
 
 def _queue() -> dict[str, Any]:
-    attributes = sqs_client().get_queue_attributes(
-        QueueUrl=queue_url("jobs"),
-        AttributeNames=[
-            "ApproximateNumberOfMessages",
-            "ApproximateNumberOfMessagesNotVisible",
-            "ApproximateNumberOfMessagesDelayed",
-        ],
-    )["Attributes"]
-    return {
-        "available": True,
-        "waiting": int(attributes["ApproximateNumberOfMessages"]),
-        "active": int(attributes["ApproximateNumberOfMessagesNotVisible"]),
-        "delayed": int(attributes["ApproximateNumberOfMessagesDelayed"]),
-    }
+    stats = get_queue_stats()
+    if not stats["available"]:
+        raise ConnectionError("SQS unavailable")
+    return stats
 
 
 def health_report() -> dict[str, Any]:

@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     chain_confirmations: int = 3
 
     outbox_sweep_age_seconds: int = 5
+    # Retry backoff of a failed job: visibility base * 2^(receives-1), with jitter, capped.
+    job_backoff_base_seconds: int = 2
+    job_backoff_cap_seconds: int = 300
 
 
 @lru_cache(maxsize=1)

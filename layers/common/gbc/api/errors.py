@@ -1,4 +1,4 @@
-"""Domain errors and the one place they become HTTP answers."""
+"""The one place domain errors (gbc.errors) and validation failures become HTTP answers."""
 
 from __future__ import annotations
 
@@ -8,32 +8,8 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 
+from gbc.errors import DomainError
 from gbc.observability import logger
-
-
-class DomainError(Exception):
-    status = HTTPStatus.BAD_REQUEST
-
-    def __init__(self, message: str, **details: Any) -> None:
-        super().__init__(message)
-        self.message = message
-        self.details = details
-
-
-class Forbidden(DomainError):
-    status = HTTPStatus.FORBIDDEN
-
-
-class NotFound(DomainError):
-    status = HTTPStatus.NOT_FOUND
-
-
-class Conflict(DomainError):
-    status = HTTPStatus.CONFLICT
-
-
-class InsufficientBalance(DomainError):
-    status = HTTPStatus.PAYMENT_REQUIRED
 
 
 def _json(status: int, body: dict[str, Any]) -> Response:

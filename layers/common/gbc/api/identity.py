@@ -6,7 +6,7 @@ import uuid
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 
-from gbc.api.errors import Forbidden
+from gbc.errors import Forbidden
 
 
 def current_user_id(app: APIGatewayRestResolver) -> uuid.UUID:

@@ -1,23 +1,32 @@
-"""Job handlers, one per type. Each runs its effect and marks the job processed in ONE transaction,
-so a job delivered twice has the effect of one."""
+"""Job handlers, one per type. `process_job` runs the handler and marks the job processed in ONE
+transaction, so a job delivered twice has the effect of one. Domain keys (a ledger reference, a
+withdrawal nonce) protect the effects again when the same event arrives as two different jobs."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 
 from sqlalchemy.dialects.postgresql import insert
 
-from gbc.data.models import AuditLog, ProcessedJob
+from gbc.data.models import AuditLog, ProcessedJob, TransactionType
 from gbc.data.transaction import UnitOfWork, unit_of_work
-from gbc.observability import logger
-from gbc.queue.jobs import AuditLogPayload, Job
+from gbc.ledger import apply_balance_change
+from gbc.queue.jobs import (
+    AuditLogPayload,
+    ChainEventPayload,
+    Job,
+    Payload,
+    StatsRecomputePayload,
+    TransactionCreatePayload,
+)
+from gbc.stats.service import recompute_user_stats
+from gbc.wallet.chain_credits import complete_withdrawal, credit_chain_event
 
-Handler = Callable[[UnitOfWork, Job], None]
+Handler = Callable[[UnitOfWork, Payload], object]
 
 
-def _audit_log(uow: UnitOfWork, job: Job) -> None:
-    payload = job.typed_payload()
-    assert isinstance(payload, AuditLogPayload)
+def _audit_log(uow: UnitOfWork, payload: AuditLogPayload) -> None:
     uow.session.add(
         AuditLog(
             user_id=payload.user_id,
@@ -32,20 +41,47 @@ def _audit_log(uow: UnitOfWork, job: Job) -> None:
     )
 
 
+def _transaction_create(uow: UnitOfWork, payload: TransactionCreatePayload) -> None:
+    apply_balance_change(
+        uow,
+        payload.user_id,
+        TransactionType(payload.type),
+        Decimal(payload.amount),
+        payload.reference_id,
+        payload.metadata,
+    )
+
+
+def _stats_recompute(uow: UnitOfWork, payload: StatsRecomputePayload) -> None:
+    recompute_user_stats(uow, payload.user_id)
+
+
+def _deposit(uow: UnitOfWork, payload: ChainEventPayload) -> None:
+    credit_chain_event(uow, payload, TransactionType.DEPOSIT)
+
+
+def _faucet(uow: UnitOfWork, payload: ChainEventPayload) -> None:
+    credit_chain_event(uow, payload, TransactionType.FAUCET)
+
+
+def _withdraw(uow: UnitOfWork, payload: ChainEventPayload) -> None:
+    complete_withdrawal(uow, payload)
+
+
 HANDLERS: dict[str, Handler] = {
-    "audit:log": _audit_log,
+    "audit:log": _audit_log,  # type: ignore[dict-item]
+    "transaction:create": _transaction_create,  # type: ignore[dict-item]
+    "stats:recompute": _stats_recompute,  # type: ignore[dict-item]
+    "blockchain:deposit": _deposit,  # type: ignore[dict-item]
+    "blockchain:faucet": _faucet,  # type: ignore[dict-item]
+    "blockchain:withdraw": _withdraw,  # type: ignore[dict-item]
 }
-
-
-class UnknownJobType(Exception):
-    pass
 
 
 def process_job(job: Job) -> bool:
     """Run the job's handler once. Returns False when the job had already been processed."""
-    handler = HANDLERS.get(job.type)
-    if handler is None:
-        raise UnknownJobType(job.type)
+    handler = HANDLERS[job.type]
+    payload = job.typed_payload()  # validated before any database work
     with unit_of_work() as uow:
         claimed = uow.session.execute(
             insert(ProcessedJob)
@@ -54,7 +90,6 @@ def process_job(job: Job) -> bool:
             .returning(ProcessedJob.job_id)
         ).first()
         if claimed is None:
-            logger.info("[Queue] Job already processed", extra={"job_id": str(job.id), "job_type": job.type})
             return False
-        handler(uow, job)
+        handler(uow, payload)
     return True

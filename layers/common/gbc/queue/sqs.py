@@ -19,9 +19,21 @@ def sqs_client() -> Any:
         "sqs",
         region_name=settings.aws_region,
         endpoint_url=settings.sqs_endpoint_url,
-        # Fail fast: a stuck send must not hold a request; the outbox keeps the job.
-        config=Config(connect_timeout=1, read_timeout=3, retries={"max_attempts": 2, "mode": "standard"}),
+        # Fail fast: a stuck send must not hold a request; the outbox keeps the job, and when SQS is
+        # unreachable the job is processed directly.
+        config=Config(connect_timeout=0.5, read_timeout=2, retries={"max_attempts": 2, "mode": "standard"}),
     )
+
+
+@lru_cache(maxsize=16)
+def queue_url_for_arn(arn: str) -> str:
+    """The URL of a queue named by an event's eventSourceARN (arn:aws:sqs:region:account:name)."""
+    name = arn.rsplit(":", 1)[-1]
+    settings = get_settings()
+    for url in (settings.jobs_queue_url, settings.priority_queue_url, settings.jobs_dlq_url, settings.priority_dlq_url):
+        if url and url.rstrip("/").rsplit("/", 1)[-1] == name:
+            return url
+    return str(sqs_client().get_queue_url(QueueName=name)["QueueUrl"])
 
 
 def queue_url(name: QueueName, settings: Settings | None = None) -> str:

@@ -9,10 +9,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from gbc.api.errors import Conflict, NotFound
 from gbc.api.schemas import UserUpdate
 from gbc.data.models import User
 from gbc.data.transaction import unit_of_work
+from gbc.errors import Conflict, NotFound
 from gbc.money import money_str
 from gbc.queue.jobs import AuditLogPayload
 from gbc.queue.outbox import enqueue_job
@@ -52,7 +52,6 @@ def update_user(user_id: uuid.UUID, update: UserUpdate, meta: RequestMeta) -> di
                 setattr(user, key, value)
             uow.session.flush()  # surfaces a username/email clash as IntegrityError here
             enqueue_job(
-                uow,
                 "audit:log",
                 AuditLogPayload(
                     userId=user_id,
@@ -64,6 +63,7 @@ def update_user(user_id: uuid.UUID, update: UserUpdate, meta: RequestMeta) -> di
                     ipAddress=meta.ip_address,
                     userAgent=meta.user_agent,
                 ),
+                uow,
             )
             view = user_view(user)
     except IntegrityError as exc:

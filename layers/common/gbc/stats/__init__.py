@@ -1,0 +1,1 @@
+"""Precomputed user stats (system_config `user_stats:{userId}`)."""

@@ -1,0 +1,1 @@
+"""The in-game wallet: chain credits, withdrawals, deposit intents."""
