@@ -16,8 +16,8 @@ EVENT ?= events/api_health.json
 FN ?= ApiFunction
 ARGS ?=
 
-.PHONY: dev reset-dev test test-unit test-integration test-e2e lint format template-check build deploy \
-        invoke schedule migrate bench clean venv tools redrive
+.PHONY: dev reset-dev test test-unit lint format template-check build deploy invoke migrate bench clean venv \
+        tools redrive
 
 venv: $(VENV)/.installed $(PTH)
 
