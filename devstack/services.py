@@ -18,6 +18,7 @@ from pathlib import Path
 from devstack.template import Stack
 
 DEFAULT_SQS_PORT = 9324
+LOCAL_SIGNER_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"  # noqa: S105
 
 
 def _port_open(host: str, port: int) -> bool:
@@ -141,6 +142,8 @@ def local_environment(stack: Stack, services: Services) -> dict[str, str]:
         # Many requests share one process locally (Lambda has one per container).
         DB_POOL_SIZE=os.environ.get("DB_POOL_SIZE", "8"),
         SIGNUP_BONUS=os.environ.get("SIGNUP_BONUS", "100"),
+        # The well-known first development key of Hardhat/Anvil: public, for local chains only.
+        SIGNER_PRIVATE_KEY=os.environ.get("SIGNER_PRIVATE_KEY", LOCAL_SIGNER_KEY),
         AWS_REGION="us-east-1",
         AWS_DEFAULT_REGION="us-east-1",
         AWS_ACCESS_KEY_ID=os.environ.get("AWS_ACCESS_KEY_ID", "testing"),

@@ -34,6 +34,8 @@ os.environ.update(
     POWERTOOLS_SERVICE_NAME="gbc-blackjack",
     POWERTOOLS_DEV="false",
     DB_SSL="disable",
+    SIGNER_PRIVATE_KEY="0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
+    VAULT_ADDRESS="0x5FbDB2315678afecb367f032d93F642f64180aa3",
     DB_POOL_SIZE="4",
 )
 os.environ.pop("SQS_ENDPOINT_URL", None)
@@ -160,8 +162,9 @@ def db(services: dict[str, Any]) -> Iterator[Any]:
     from gbc.data.engine import get_engine
     from gbc.data.models import Base
 
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    # Reference data seeded by the migrations (the store catalog) stays.
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables if t.name != "store_items")
     with get_engine().begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} CASCADE"))
+        conn.execute(text(f"TRUNCATE {tables}"))
     redis_client().flushdb()
     yield get_engine()

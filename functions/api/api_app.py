@@ -8,13 +8,13 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from api_routes import health, user
+from api_routes import game, health, history, store, user, wallet
 from gbc.api.errors import register_error_handlers
 from gbc.observability import logger, metrics, tracer
 
 app = APIGatewayRestResolver(enable_validation=True)
-app.include_router(health.router)
-app.include_router(user.router)
+for module in (health, game, history, wallet, store, user):
+    app.include_router(module.router)
 register_error_handlers(app)
 app.enable_swagger(path="/api/docs", title="GBC Blackjack API", version="0.1.0")
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import importlib
 import json
 
+import pytest
+
 from devstack.template import load_raw, load_stack
 from gbc.settings import Settings
 
@@ -19,11 +21,10 @@ def test_every_handler_imports():
         assert callable(getattr(importlib.import_module(module), attr)), fn.logical_id
 
 
-def test_template_routes_and_resolver_routes_are_the_same():
-    import api_app
-
-    template_routes = {(r.method, r.path) for r in STACK.routes if r.function == "ApiFunction"}
-    app = api_app.app
+@pytest.mark.parametrize(("function", "module"), [("ApiFunction", "api_app"), ("AuthFunction", "auth_app")])
+def test_template_routes_and_resolver_routes_are_the_same(function, module):
+    app = importlib.import_module(module).app
+    template_routes = {(r.method, r.path) for r in STACK.routes if r.function == function}
     resolver_routes = {(route.method, route.path) for route in [*app._static_routes, *app._dynamic_routes]}
     # Powertools keeps path templates as the developer wrote them (<gameId>); API Gateway uses {gameId}.
     resolver_routes = {(method, path.replace("<", "{").replace(">", "}")) for method, path in resolver_routes}
@@ -32,7 +33,7 @@ def test_template_routes_and_resolver_routes_are_the_same():
 
 def test_only_health_and_docs_are_public():
     public = {r.path for r in STACK.routes if r.authorizer is None}
-    assert public == {"/api/health", "/api/docs"}
+    assert public == {"/api/health", "/api/docs", "/api/store/items", "/api/auth/nonce", "/api/auth/verify"}
 
 
 def test_each_queue_has_a_dlq_after_three_receives():

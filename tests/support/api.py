@@ -26,8 +26,11 @@ def call_api(
     user_id: uuid.UUID | None = None,
     query: dict[str, str] | None = None,
     raw_body: str | None = None,
+    function: str = "api_app",
 ) -> ApiResponse:
-    import api_app
+    import importlib
+
+    handler = importlib.import_module(function).lambda_handler
 
     authorizer = {"principalId": str(user_id), "userId": str(user_id)} if user_id else None
     event = rest_event(
@@ -38,7 +41,7 @@ def call_api(
         body=raw_body if raw_body is not None else (json.dumps(body) if body is not None else None),
         authorizer=authorizer,
     )
-    result = api_app.lambda_handler(event, LocalContext("ApiFunction", 1024, 30))
+    result = handler(event, LocalContext(function, 1024, 30))
     text = result.get("body") or ""
     try:
         parsed: Any = json.loads(text)

@@ -56,6 +56,17 @@ class Settings(BaseSettings):
     bet_min: Decimal = Decimal("1")
     bet_max: Decimal = Decimal("10000")
 
+    # Sign-In with Ethereum: the domain and URI the signed message must name.
+    siwe_domain: str = "localhost:3000"
+    siwe_uri: str = "http://localhost:3000"
+    auth_nonce_ttl_seconds: int = 300
+
+    deposit_intent_ttl_seconds: int = 3600
+    withdrawal_voucher_ttl_seconds: int = 3600
+    # Contracts (deployed by the chain issue; zero address until then).
+    vault_address: str = "0x0000000000000000000000000000000000000000"
+    token_address: str = "0x0000000000000000000000000000000000000000"  # noqa: S105 - an address
+
     chain_id: int = 31337
     chain_rpc_url: str | None = None
     chain_confirmations: int = 3

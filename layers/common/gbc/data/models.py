@@ -335,6 +335,19 @@ class SystemConfig(Base):
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
 
 
+class AuthNonce(Base):
+    """A Sign-In with Ethereum nonce: issued by the server, used once, expiring."""
+
+    __tablename__ = "auth_nonces"
+    __table_args__ = (Index("ix_auth_nonces_expires", "expires_at"),)
+
+    nonce: Mapped[str] = mapped_column(String(32), primary_key=True)
+    address: Mapped[str] = mapped_column(String(42))
+    created_at: Mapped[datetime] = _created_at()
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
 class OutboxJob(Base):
     """A job written in the transaction that caused it; sent to SQS after commit, then deleted."""
 

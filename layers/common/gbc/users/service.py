@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from gbc.api.schemas import UserUpdate
+from gbc.chain.address import checksum
 from gbc.data.models import User
 from gbc.data.transaction import unit_of_work
 from gbc.errors import Conflict, NotFound
@@ -27,7 +28,7 @@ class RequestMeta:
 def user_view(user: User) -> dict[str, Any]:
     return {
         "id": str(user.id),
-        "walletAddress": user.wallet_address,
+        "walletAddress": checksum(user.wallet_address),
         "username": user.username,
         "email": user.email,
         "settings": user.settings,

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.params import Path
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+
+from gbc.api.identity import current_user_id, ensure_same_user
+from gbc.api.schemas import GameAction, GameCreate
+from gbc.game import service
+
+router = APIGatewayRouter()
+
+ERRORS = {
+    400: {"description": "validation failed"},
+    402: {"description": "insufficient balance"},
+    403: {"description": "userId is not the caller"},
+    404: {"description": "no such game for this user"},
+    409: {"description": "game over, action not allowed now, or another action in progress"},
+}
+
+
+@router.post(
+    "/api/game", summary="Place a bet and deal", tags=["game"], responses={201: {"description": "dealt"}, **ERRORS}
+)
+def create_game(body: GameCreate) -> tuple[dict[str, Any], int]:
+    user_id = ensure_same_user(router, body.user_id)
+    return service.create_game(user_id, body.bet_amount, body.client_seed), 201
+
+
+@router.post(
+    "/api/game/action", summary="Play an action; the round settles when it ends", tags=["game"], responses=ERRORS
+)
+def game_action(body: GameAction) -> dict[str, Any]:
+    user_id = ensure_same_user(router, body.user_id)
+    amount = body.payload.amount if body.payload else None
+    return service.act(user_id, body.game_id, body.action, amount)
+
+
+@router.get(
+    "/api/game/<gameId>", summary="A game, with the fairness reveal once ended", tags=["game"], responses=ERRORS
+)
+def get_game(gameId: Annotated[uuid.UUID, Path()]) -> dict[str, Any]:
+    return service.get_game(current_user_id(router), gameId)
+
+
+@router.get(
+    "/api/game/<gameId>/verify",
+    summary="Re-derive an ended game's shoe from its revealed seeds",
+    tags=["game"],
+    responses=ERRORS,
+)
+def verify_game(gameId: Annotated[uuid.UUID, Path()]) -> dict[str, Any]:
+    return service.verify_game(current_user_id(router), gameId)

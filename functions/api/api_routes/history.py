@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+
+from gbc.api.identity import ensure_same_user
+from gbc.api.schemas import ResultFilter
+from gbc.history import service
+
+router = APIGatewayRouter()
+
+
+@router.get("/api/history", summary="Ended games, newest first, with the user's stats", tags=["history"])
+def get_history(
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    resultFilter: Annotated[ResultFilter, Query()] = "all",
+    userId: Annotated[uuid.UUID | None, Query()] = None,
+) -> dict[str, Any]:
+    user_id = ensure_same_user(router, userId)
+    return service.history_page(user_id, limit, cursor, resultFilter)
+
+
+@router.get("/api/stats", summary="The user's precomputed stats", tags=["history"])
+def get_stats(userId: Annotated[uuid.UUID | None, Query()] = None) -> dict[str, Any]:
+    return service.user_stats(ensure_same_user(router, userId))

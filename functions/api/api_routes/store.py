@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+
+from gbc.api.identity import ensure_same_user
+from gbc.api.schemas import StorePurchase
+from gbc.store import service
+
+router = APIGatewayRouter()
+
+
+@router.get("/api/store/items", summary="The catalog", tags=["store"])
+def get_items() -> dict[str, Any]:
+    return {"items": service.list_items()}
+
+
+@router.post(
+    "/api/store/purchase",
+    summary="Buy an item with the in-game balance",
+    tags=["store"],
+    responses={402: {"description": "insufficient balance"}, 404: {"description": "no such item"}},
+)
+def post_purchase(body: StorePurchase) -> tuple[dict[str, Any], int]:
+    user_id = ensure_same_user(router, body.user_id)
+    return service.purchase(user_id, body.item_id, body.quantity, body.currency), 201

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+
+from gbc.api.identity import ensure_same_user
+from gbc.api.schemas import DepositInitiate, WithdrawalInitiate
+from gbc.wallet import service
+
+router = APIGatewayRouter()
+
+
+@router.get("/api/wallet", summary="Balance, totals and pending withdrawals", tags=["wallet"])
+def get_wallet(userId: Annotated[uuid.UUID | None, Query()] = None) -> dict[str, Any]:
+    return service.wallet_summary(ensure_same_user(router, userId))
+
+
+@router.get("/api/transactions", summary="The ledger, newest first", tags=["wallet"])
+def get_transactions(
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    userId: Annotated[uuid.UUID | None, Query()] = None,
+) -> dict[str, Any]:
+    return service.transactions_page(ensure_same_user(router, userId), limit, cursor)
+
+
+@router.post("/api/deposit", summary="A deposit intent: where and how to deposit on chain", tags=["wallet"])
+def post_deposit(body: DepositInitiate) -> tuple[dict[str, Any], int]:
+    return service.deposit_intent(ensure_same_user(router, body.user_id), body.amount, body.currency), 201
+
+
+@router.post(
+    "/api/withdraw",
+    summary="Hold the amount and return a signed voucher for the vault",
+    tags=["wallet"],
+    responses={402: {"description": "insufficient balance"}},
+)
+def post_withdraw(body: WithdrawalInitiate) -> tuple[dict[str, Any], int]:
+    user_id = ensure_same_user(router, body.user_id)
+    return service.request_withdrawal(user_id, body.amount, body.wallet_address), 201

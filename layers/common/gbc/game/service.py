@@ -1,0 +1,227 @@
+"""Playing a game: every step is one transaction that locks the game, applies the engine, moves
+money through the ledger and, when the round ends, settles and enqueues its jobs (outbox).
+
+Money: the bet is debited at creation; doubles, splits and insurance debit the difference in the
+round's total wager; the settlement credits everything the round returns (GAME_WIN when the player
+comes out ahead, GAME_REFUND for a push or surrender). Each ledger row's reference is unique, so a
+step can never be charged twice.
+"""
+
+from __future__ import annotations
+
+import secrets as pysecrets
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from gbc.data.models import Game, GameMove, GameResult, GameState, TransactionType, User
+from gbc.data.transaction import UnitOfWork, unit_of_work
+from gbc.errors import Conflict, DomainError, NotFound
+from gbc.game import engine, fairness
+from gbc.ledger import apply_balance_change
+from gbc.money import money_str
+from gbc.queue.jobs import AuditLogPayload, StatsRecomputePayload
+from gbc.queue.outbox import enqueue_job
+from gbc.settings import get_settings
+
+_STATE = {
+    engine.Phase.INSURANCE: GameState.PLAYER_TURN,
+    engine.Phase.PLAYER_TURN: GameState.PLAYER_TURN,
+    engine.Phase.ENDED: GameState.ENDED,
+}
+
+
+class BetOutOfRange(DomainError):
+    pass
+
+
+def _shoe(game_fairness: dict[str, Any]) -> fairness.FairShoe:
+    return fairness.FairShoe(game_fairness["serverSeed"], game_fairness["clientSeed"], int(game_fairness["nonce"]))
+
+
+def _fairness_view(game: Game) -> dict[str, Any]:
+    data = game.fairness
+    view = {"serverSeedHash": data["serverSeedHash"], "clientSeed": data["clientSeed"], "nonce": data["nonce"]}
+    if game.ended_at is not None:
+        view["serverSeed"] = data["serverSeed"]  # revealed only once nothing more can be dealt
+    return view
+
+
+def game_view(game: Game, round_: engine.Round, balance: Decimal | None = None) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "id": str(game.id),
+        "state": game.state.value,
+        "betAmount": money_str(game.bet_amount),
+        **round_.public_view(),
+        "result": game.result.value if game.result else None,
+        "winAmount": money_str(game.win_amount),
+        "netProfit": money_str(game.net_profit),
+        "fairness": _fairness_view(game),
+        "createdAt": game.created_at.isoformat() if game.created_at else None,
+        "endedAt": game.ended_at.isoformat() if game.ended_at else None,
+    }
+    if balance is not None:
+        view["balance"] = money_str(balance)
+    return view
+
+
+def _charge(uow: UnitOfWork, game: Game, amount: Decimal, step: str) -> Decimal:
+    entry, _ = apply_balance_change(uow, game.user_id, TransactionType.GAME_BET, -amount, f"{game.id}:{step}")
+    return entry.balance_after
+
+
+def _settle(uow: UnitOfWork, game: Game, round_: engine.Round) -> Decimal | None:
+    """The round ended: pay out, record the result, enqueue stats and audit. Returns the new balance."""
+    outcome = round_.outcome
+    assert outcome is not None
+    game.result = GameResult(outcome.result)
+    game.win_amount = outcome.win_amount
+    game.net_profit = outcome.net_profit
+    game.insurance_bet = round_.insurance
+    game.ended_at = datetime.now(UTC)
+    balance = None
+    if outcome.win_amount > 0:
+        kind = TransactionType.GAME_WIN if outcome.net_profit > 0 else TransactionType.GAME_REFUND
+        entry, _ = apply_balance_change(
+            uow, game.user_id, kind, outcome.win_amount, f"{game.id}:settle", {"result": outcome.result}
+        )
+        balance = entry.balance_after
+    enqueue_job(
+        "stats:recompute", StatsRecomputePayload(userId=game.user_id, trigger="game:ended", gameId=game.id), uow
+    )
+    enqueue_job(
+        "audit:log",
+        AuditLogPayload(
+            userId=game.user_id,
+            action="game.end",
+            resource="game",
+            resourceId=str(game.id),
+            newValues={
+                "result": outcome.result,
+                "totalWagered": money_str(outcome.total_wagered),
+                "winAmount": money_str(outcome.win_amount),
+                "netProfit": money_str(outcome.net_profit),
+            },
+        ),
+        uow,
+    )
+    return balance
+
+
+def _store_round(game: Game, round_: engine.Round) -> None:
+    game.hands = round_.to_dict()
+    game.dealer_hand = {"cards": list(round_.dealer)}
+    game.state = _STATE[round_.phase]
+
+
+def create_game(user_id: uuid.UUID, bet: Decimal, client_seed: str | None) -> dict[str, Any]:
+    settings = get_settings()
+    if not settings.bet_min <= bet <= settings.bet_max:
+        raise BetOutOfRange(
+            f"betAmount must be between {money_str(settings.bet_min)} and {money_str(settings.bet_max)}",
+            field="betAmount",
+        )
+    server_seed = fairness.new_server_seed()
+    seeds = {
+        "serverSeed": server_seed,
+        "serverSeedHash": fairness.commitment(server_seed),
+        "clientSeed": client_seed or pysecrets.token_hex(8),
+        "nonce": 0,  # a fresh server seed per game: the pair (serverSeed, clientSeed) is never reused
+    }
+    round_ = engine.deal(bet, _shoe(seeds))
+    game = Game(id=uuid.uuid4(), user_id=user_id, bet_amount=bet, fairness=seeds, created_at=datetime.now(UTC))
+    _store_round(game, round_)
+    try:
+        with unit_of_work() as uow:
+            uow.session.add(game)
+            uow.session.flush()  # the one-active-game index answers here
+            balance = _charge(uow, game, bet, "bet")
+            uow.session.add(GameMove(game_id=game.id, move="deal", payload={"cursor": round_.cursor}))
+            if round_.phase is engine.Phase.ENDED:
+                balance = _settle(uow, game, round_) or balance
+            view = game_view(game, round_, balance)
+    except IntegrityError as exc:
+        if "uq_games_active_user" in str(exc.orig):
+            raise Conflict("finish your current game first", field="gameId") from exc
+        raise
+    return view
+
+
+def _locked_game(uow: UnitOfWork, user_id: uuid.UUID, game_id: uuid.UUID) -> Game:
+    try:
+        game = uow.session.scalar(select(Game).where(Game.id == game_id).with_for_update(nowait=True))
+    except DBAPIError as exc:
+        if "55P03" in str(exc.orig) or "could not obtain lock" in str(exc.orig):
+            raise Conflict("another action on this game is in progress") from exc
+        raise
+    if game is None or game.user_id != user_id:
+        raise NotFound("game not found")
+    return game
+
+
+def act(user_id: uuid.UUID, game_id: uuid.UUID, action: str, amount: Decimal | None) -> dict[str, Any]:
+    with unit_of_work() as uow:
+        game = _locked_game(uow, user_id, game_id)
+        if game.state is GameState.ENDED:
+            raise Conflict("game is over", field="gameId")
+        if action == engine.Action.SET_ACE_VALUE:
+            raise DomainError(
+                "set_ace_value is not supported: an ace counts 11 or 1 by itself (soft totals)", field="action"
+            )
+        round_ = engine.Round.from_dict(game.hands)
+        try:
+            after = engine.apply(round_, action, _shoe(game.fairness), amount)
+        except engine.IllegalAction as exc:
+            raise Conflict(str(exc), field="action", legalActions=[a.value for a in round_.legal_actions()]) from exc
+        balance = None
+        extra = after.total_wagered() - round_.total_wagered()
+        if extra > 0:
+            balance = _charge(uow, game, extra, f"{action}:{after.cursor}")
+        _store_round(game, after)
+        uow.session.add(
+            GameMove(game_id=game.id, move=action, payload={"amount": money_str(amount)} if amount else None)
+        )
+        if after.phase is engine.Phase.ENDED:
+            balance = _settle(uow, game, after) or balance
+        if balance is None:
+            balance = uow.session.scalar(select(User.balance).where(User.id == user_id))
+        return game_view(game, after, balance)
+
+
+def get_game(user_id: uuid.UUID, game_id: uuid.UUID) -> dict[str, Any]:
+    with unit_of_work() as uow:
+        game = uow.session.get(Game, game_id)
+        if game is None or game.user_id != user_id:
+            raise NotFound("game not found")
+        return game_view(game, engine.Round.from_dict(game.hands))
+
+
+def verify_game(user_id: uuid.UUID, game_id: uuid.UUID) -> dict[str, Any]:
+    """Re-derive an ended game's shoe from its revealed seeds and check every card dealt."""
+    with unit_of_work() as uow:
+        game = uow.session.get(Game, game_id)
+        if game is None or game.user_id != user_id:
+            raise NotFound("game not found")
+        if game.ended_at is None:
+            raise Conflict("the server seed is revealed when the game ends", field="gameId")
+        round_ = engine.Round.from_dict(game.hands)
+    seeds = game.fairness
+    derived = fairness.derive_shoe(seeds["serverSeed"], seeds["clientSeed"], int(seeds["nonce"]))[: round_.cursor]
+    recorded = [card for hand in round_.hands for card in hand.cards] + list(round_.dealer)
+    checks = {
+        "commitment": fairness.commitment(seeds["serverSeed"]) == seeds["serverSeedHash"],
+        # Every card on the table came from the re-derived shoe, and nothing else was drawn.
+        "cards": sorted(recorded) == sorted(derived),
+    }
+    return {
+        "gameId": str(game.id),
+        "valid": all(checks.values()),
+        "checks": checks,
+        **_fairness_view(game),
+        "shoePrefix": [engine.card_label(c) for c in derived],
+        "algorithm": "forward Fisher-Yates over 6 decks driven by HMAC-SHA256(serverSeed, clientSeed:nonce:counter)",
+    }

@@ -1,0 +1,1 @@
+"""A user's game history and stats."""

@@ -1,0 +1,56 @@
+"""GET /api/history and /api/stats: ended games newest first, with the precomputed stats."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+
+from gbc.data.models import Game, GameResult, SystemConfig
+from gbc.data.transaction import unit_of_work
+from gbc.money import money_str
+from gbc.pagination import Cursor, after, page
+from gbc.stats.service import aggregate_user_stats, stats_key
+
+# The filter LOSE covers every way of losing the stake.
+FILTERS = {
+    "WIN": [GameResult.WIN],
+    "LOSE": [GameResult.LOSE, GameResult.SURRENDER],
+    "PUSH": [GameResult.PUSH],
+    "BLACKJACK": [GameResult.BLACKJACK],
+}
+
+
+def _summary(game: Game) -> dict[str, Any]:
+    return {
+        "id": str(game.id),
+        "result": game.result.value if game.result else None,
+        "betAmount": money_str(game.bet_amount),
+        "winAmount": money_str(game.win_amount),
+        "netProfit": money_str(game.net_profit),
+        "createdAt": game.created_at.isoformat(),
+        "endedAt": game.ended_at.isoformat() if game.ended_at else None,
+    }
+
+
+def user_stats(user_id: uuid.UUID) -> dict[str, Any]:
+    """The precomputed stats; computed on the spot for a user the stats job has not reached yet."""
+    with unit_of_work() as uow:
+        row = uow.session.get(SystemConfig, stats_key(user_id))
+        return dict(row.value) if row else aggregate_user_stats(uow, user_id)
+
+
+def history_page(user_id: uuid.UUID, limit: int, cursor: str | None, result_filter: str) -> dict[str, Any]:
+    position = Cursor.decode(cursor) if cursor else None
+    query = select(Game).where(Game.user_id == user_id, Game.ended_at.is_not(None))
+    if result_filter != "all":
+        query = query.where(Game.result.in_(FILTERS[result_filter]))
+    condition = after(position, Game.ended_at, Game.id)
+    if condition is not None:
+        query = query.where(condition)
+    query = query.order_by(Game.ended_at.desc(), Game.id.desc()).limit(limit + 1)
+    with unit_of_work() as uow:
+        games = list(uow.session.scalars(query))
+    rows, next_cursor = page(games, limit, lambda g: g.ended_at)
+    return {"games": [_summary(g) for g in rows], "nextCursor": next_cursor, "stats": user_stats(user_id)}

@@ -1,0 +1,1 @@
+"""The store: cosmetic items bought with the in-game balance."""

@@ -1,0 +1,185 @@
+"""The wallet API: summary, the ledger, deposit intents and withdrawal holds."""
+
+from __future__ import annotations
+
+import secrets as pysecrets
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+
+from gbc.chain.address import checksum
+from gbc.data.models import (
+    DepositIntent,
+    Transaction,
+    TransactionType,
+    User,
+    Withdrawal,
+    WithdrawalStatus,
+)
+from gbc.data.transaction import unit_of_work
+from gbc.errors import DomainError, NotFound
+from gbc.ledger import apply_balance_change
+from gbc.money import money_str
+from gbc.pagination import Cursor, after, page
+from gbc.queue.jobs import AuditLogPayload
+from gbc.queue.outbox import enqueue_job
+from gbc.settings import get_settings
+
+WEI = Decimal(10) ** 18
+
+
+def _withdrawal_view(w: Withdrawal) -> dict[str, Any]:
+    return {
+        "id": str(w.id),
+        "amount": money_str(w.amount),
+        "toAddress": checksum(w.to_address),
+        "nonce": str(int(w.nonce)),
+        "deadline": w.deadline.isoformat(),
+        "status": w.status.value,
+        "txHash": w.tx_hash,
+        "createdAt": w.created_at.isoformat() if w.created_at else None,
+    }
+
+
+def wallet_summary(user_id: uuid.UUID) -> dict[str, Any]:
+    with unit_of_work() as uow:
+        user = uow.session.get(User, user_id)
+        if user is None:
+            raise NotFound("user not found")
+        pending = list(
+            uow.session.scalars(
+                select(Withdrawal)
+                .where(Withdrawal.user_id == user_id, Withdrawal.status == WithdrawalStatus.PENDING)
+                .order_by(Withdrawal.created_at.desc())
+            )
+        )
+        return {
+            "walletAddress": checksum(user.wallet_address),
+            "balance": money_str(user.balance),
+            "totalDeposited": money_str(user.total_deposited),
+            "totalWithdrawn": money_str(user.total_withdrawn),
+            "pendingWithdrawals": [_withdrawal_view(w) for w in pending],
+            "pendingWithdrawalTotal": money_str(sum((w.amount for w in pending), Decimal(0))),
+        }
+
+
+def _entry_view(t: Transaction) -> dict[str, Any]:
+    return {
+        "id": str(t.id),
+        "type": t.type.value,
+        "amount": money_str(t.amount),
+        "balanceBefore": money_str(t.balance_before),
+        "balanceAfter": money_str(t.balance_after),
+        "referenceId": t.reference_id,
+        "status": t.status.value,
+        "createdAt": t.created_at.isoformat(),
+    }
+
+
+def transactions_page(user_id: uuid.UUID, limit: int, cursor: str | None) -> dict[str, Any]:
+    position = Cursor.decode(cursor) if cursor else None
+    query = select(Transaction).where(Transaction.user_id == user_id)
+    condition = after(position, Transaction.created_at, Transaction.id)
+    if condition is not None:
+        query = query.where(condition)
+    query = query.order_by(Transaction.created_at.desc(), Transaction.id.desc()).limit(limit + 1)
+    with unit_of_work() as uow:
+        rows = list(uow.session.scalars(query))
+    entries, next_cursor = page(rows, limit, lambda t: t.created_at)
+    return {"transactions": [_entry_view(t) for t in entries], "nextCursor": next_cursor}
+
+
+def deposit_intent(user_id: uuid.UUID, amount: Decimal, currency: str) -> dict[str, Any]:
+    """Where and how to deposit on chain; the poller credits the Deposit event when it comes."""
+    settings = get_settings()
+    expires = datetime.now(UTC) + timedelta(seconds=settings.deposit_intent_ttl_seconds)
+    wei = int(amount * WEI)
+    with unit_of_work() as uow:
+        intent = DepositIntent(id=uuid.uuid4(), user_id=user_id, amount=amount, currency=currency, expires_at=expires)
+        uow.session.add(intent)
+    return {
+        "intentId": str(intent.id),
+        "amount": money_str(amount),
+        "currency": currency,
+        "expiresAt": expires.isoformat(),
+        "chainId": settings.chain_id,
+        "tokenAddress": checksum(settings.token_address),
+        "vaultAddress": checksum(settings.vault_address),
+        "amountWei": str(wei),
+        "steps": [
+            {
+                "contract": "token",
+                "call": "approve(address,uint256)",
+                "args": [checksum(settings.vault_address), str(wei)],
+            },
+            {"contract": "vault", "call": "deposit(uint256)", "args": [str(wei)]},
+        ],
+        "confirmations": settings.chain_confirmations,
+    }
+
+
+class WrongWallet(DomainError):
+    pass
+
+
+def request_withdrawal(user_id: uuid.UUID, amount: Decimal, wallet_address: str) -> dict[str, Any]:
+    """Hold the amount (debit + PENDING withdrawal in one transaction) and return the signed voucher
+    the player submits to the vault."""
+    from gbc.wallet.voucher import sign_voucher  # eth-account: only this route pays for its import
+
+    settings = get_settings()
+    deadline = datetime.now(UTC) + timedelta(seconds=settings.withdrawal_voucher_ttl_seconds)
+    with unit_of_work() as uow:
+        user = uow.session.get(User, user_id)
+        if user is None:
+            raise NotFound("user not found")
+        if wallet_address.lower() != user.wallet_address:
+            raise WrongWallet("walletAddress must be the signed-in wallet", field="walletAddress")
+        withdrawal = Withdrawal(
+            id=uuid.uuid4(),
+            user_id=user_id,
+            amount=amount,
+            to_address=user.wallet_address,
+            nonce=Decimal(pysecrets.randbits(64)),
+            deadline=deadline,
+            status=WithdrawalStatus.PENDING,
+        )
+        entry, _ = apply_balance_change(
+            uow,
+            user_id,
+            TransactionType.WITHDRAWAL,
+            -amount,
+            f"withdrawal:{withdrawal.id}",
+            {"nonce": str(withdrawal.nonce)},
+        )
+        voucher = sign_voucher(user.wallet_address, int(amount * WEI), int(withdrawal.nonce), int(deadline.timestamp()))
+        withdrawal.signature = voucher["signature"]
+        uow.session.add(withdrawal)
+        enqueue_job(
+            "audit:log",
+            AuditLogPayload(
+                userId=user_id,
+                action="wallet.withdraw",
+                resource="withdrawal",
+                resourceId=str(withdrawal.id),
+                newValues={"amount": money_str(amount), "nonce": str(int(withdrawal.nonce))},
+            ),
+            uow,
+        )
+        uow.session.flush()
+        return {
+            "withdrawal": _withdrawal_view(withdrawal),
+            "voucher": voucher,
+            "balance": money_str(entry.balance_after),
+        }
+
+
+def ledger_total(user_id: uuid.UUID) -> Decimal:
+    """Sum of the user's ledger amounts (equals the balance: used by tests and audits)."""
+    with unit_of_work() as uow:
+        return uow.session.scalar(
+            select(func.coalesce(func.sum(Transaction.amount), 0)).where(Transaction.user_id == user_id)
+        )

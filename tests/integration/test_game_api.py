@@ -1,0 +1,183 @@
+"""The game API: money moves with every step, settlement in the same transaction, clear 4xx for
+everything a player can get wrong, the fairness reveal and verification."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from decimal import Decimal
+
+from sqlalchemy import func, select
+
+from gbc.data.models import Game, GameMove, TransactionType
+from gbc.data.transaction import unit_of_work
+from gbc.game import engine, service
+from gbc.ledger import apply_balance_change
+from gbc.wallet.service import ledger_total
+from tests.support.api import call_api
+from tests.support.factories import make_user
+from tests.support.shoes import stack
+from tests.support.sqs import receive
+
+
+def _player(amount: str = "100"):
+    user = make_user()
+    with unit_of_work() as uow:
+        apply_balance_change(uow, user.id, TransactionType.ADMIN_ADJUSTMENT, Decimal(amount), f"seed:{user.id}")
+    return user
+
+
+def _create(user, bet="10", **extra):
+    return call_api("POST", "/api/game", body={"betAmount": bet, **extra}, user_id=user.id)
+
+
+def _act(user, game_id, action, payload=None):
+    body = {"gameId": game_id, "action": action, **({"payload": payload} if payload else {})}
+    return call_api("POST", "/api/game/action", body=body, user_id=user.id)
+
+
+def _balance_matches_ledger(user) -> Decimal:
+    wallet = call_api("GET", "/api/wallet", user_id=user.id).body
+    assert Decimal(wallet["balance"]) == ledger_total(user.id)
+    return Decimal(wallet["balance"])
+
+
+def test_bet_deal_stand_settle(db, services, monkeypatch):
+    stack(monkeypatch, "10", "9", "Q", "8")  # player 20 vs dealer 17: player wins
+    user = _player()
+    created = _create(user, clientSeed="lucky")
+    assert created.status == 201, created.body
+    game = created.body
+    assert game["state"] == "PLAYER_TURN" and game["balance"] == "90"
+    assert game["fairness"]["clientSeed"] == "lucky" and "serverSeed" not in game["fairness"]
+    assert "stand" in game["legalActions"]
+
+    ended = _act(user, game["id"], "stand")
+    assert ended.status == 200, ended.body
+    assert ended.body["state"] == "ENDED" and ended.body["result"] == "WIN"
+    assert ended.body["winAmount"] == "20" and ended.body["netProfit"] == "10" and ended.body["balance"] == "110"
+    assert len(ended.body["fairness"]["serverSeed"]) == 64
+    assert _balance_matches_ledger(user) == Decimal(110)
+    # The round's jobs went out with the settlement.
+    types = sorted(json.loads(m["Body"])["type"] for m in receive(services["queues"]["JobsQueue"]))
+    assert types == ["audit:log", "stats:recompute"]
+
+
+def test_double_down_charges_the_extra_stake(db, monkeypatch):
+    stack(monkeypatch, "6", "10", "5", "7", "K")  # 11 vs 17, double, draw K = 21
+    user = _player()
+    game = _create(user).body
+    doubled = _act(user, game["id"], "double_down")
+    assert doubled.status == 200, doubled.body
+    assert doubled.body["result"] == "WIN" and doubled.body["winAmount"] == "40" and doubled.body["balance"] == "120"
+    assert _balance_matches_ledger(user) == Decimal(120)
+    with unit_of_work() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(GameMove)) == 2
+
+
+def test_a_double_you_cannot_afford_is_402_and_changes_nothing(db, monkeypatch):
+    stack(monkeypatch, "6", "10", "5", "7", "K")
+    user = _player("15")
+    game = _create(user).body
+    response = _act(user, game["id"], "double_down")
+    assert response.status == 402
+    again = call_api("GET", f"/api/game/{game['id']}", user_id=user.id).body
+    assert again["state"] == "PLAYER_TURN" and again["hands"] == game["hands"]
+    assert _balance_matches_ledger(user) == Decimal(5)
+
+
+def test_insurance_against_an_ace(db, monkeypatch):
+    stack(monkeypatch, "10", "A", "9", "K")  # dealer blackjack: insurance pays 2:1
+    user = _player()
+    game = _create(user).body
+    assert game["phase"] == "INSURANCE"
+    insured = _act(user, game["id"], "insurance", {"amount": "5"})
+    assert insured.status == 200, insured.body
+    # The hand lost, the insurance won 2:1: the round as a whole is a push.
+    assert insured.body["state"] == "ENDED" and insured.body["result"] == "PUSH"
+    # Lost 10 on the hand, won 10 net on insurance: back to 100.
+    assert insured.body["balance"] == "100" and _balance_matches_ledger(user) == Decimal(100)
+
+
+def test_wrong_moves_get_clear_answers(db, monkeypatch):
+    stack(monkeypatch, "10", "9", "8", "8")  # 18 vs 17, not a pair
+    user = _player()
+    game = _create(user).body
+    gid = game["id"]
+    not_now = _act(user, gid, "split")
+    assert not_now.status == 409 and "stand" in not_now.body["details"]["legalActions"]
+    ace = _act(user, gid, "set_ace_value")
+    assert ace.status == 400 and "soft totals" in ace.body["error"]
+    assert _act(user, gid, "fly").status == 400
+    assert _act(user, str(uuid.uuid4()), "stand").status == 404
+    assert _act(_player(), gid, "stand").status == 404, "another player's game"
+    assert _create(user).status == 409, "one game at a time"
+    assert _act(user, gid, "stand").status == 200
+    over = _act(user, gid, "stand")
+    assert over.status == 409 and over.body["error"] == "game is over"
+
+
+def test_bet_limits_and_balance(db):
+    user = _player("5")
+    assert _create(user, bet="0").status == 400
+    too_big = _create(user, bet="10001")
+    assert too_big.status == 400 and too_big.body["details"] == {"field": "betAmount"}
+    assert _create(user, bet="6").status == 402
+    assert _balance_matches_ledger(user) == Decimal(5)
+
+
+def test_bets_accept_numbers_and_strings_exactly(db, monkeypatch):
+    stack(monkeypatch, "10", "9", "Q", "8")
+    user = _player()
+    game = call_api("POST", "/api/game", body={"betAmount": 1.1}, user_id=user.id).body
+    assert game["betAmount"] == "1.1" and game["balance"] == "98.9"
+
+
+def test_fairness_verification(db):
+    user = _player()
+    game = _create(user).body
+    assert call_api("GET", f"/api/game/{game['id']}/verify", user_id=user.id).status == 409
+    current = game
+    while current["state"] != "ENDED":
+        current = _act(
+            user, game["id"], "stand" if "stand" in current["legalActions"] else current["legalActions"][0]
+        ).body
+    verified = call_api("GET", f"/api/game/{game['id']}/verify", user_id=user.id)
+    assert verified.status == 200 and verified.body["valid"] is True
+    assert verified.body["serverSeed"] and verified.body["checks"] == {"commitment": True, "cards": True}
+    # Tamper with the stored round: verification notices.
+    with unit_of_work() as uow:
+        row = uow.session.get(Game, uuid.UUID(game["id"]))
+        hands = dict(row.hands)
+        hands["dealer"] = [(c + 1) % 52 for c in hands["dealer"]]
+        row.hands = hands
+    assert call_api("GET", f"/api/game/{game['id']}/verify", user_id=user.id).body["valid"] is False
+
+
+def test_two_concurrent_actions_on_one_game_one_wins(db, monkeypatch):
+    stack(monkeypatch, "10", "9", "Q", "8")
+    user = _player()
+    game = _create(user).body
+    real_apply = engine.apply
+
+    def slow_apply(*args, **kwargs):
+        time.sleep(0.3)  # hold the game's lock long enough for the other request to arrive
+        return real_apply(*args, **kwargs)
+
+    monkeypatch.setattr(service.engine, "apply", slow_apply)
+    results: list[int] = []
+    barrier = threading.Barrier(2)
+
+    def play() -> None:
+        barrier.wait()
+        results.append(_act(user, game["id"], "stand").status)
+
+    threads = [threading.Thread(target=play) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [200, 409]
+    assert _balance_matches_ledger(user) == Decimal(110)
