@@ -18,7 +18,7 @@ from pathlib import Path
 from devstack.template import Stack
 
 DEFAULT_SQS_PORT = 9324
-LOCAL_SIGNER_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"  # noqa: S105
+LOCAL_SIGNER_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"
 
 
 def _port_open(host: str, port: int) -> bool:

@@ -401,7 +401,14 @@ def _settle(round_: Round) -> None:
         result = results[0].result
     else:
         result = WIN if net > 0 else LOSE if net < 0 else PUSH
-    round_.outcome = Outcome(result, win_amount, total_wagered, net, results, insurance_payout)
+    round_.outcome = Outcome(
+        result=result,
+        win_amount=win_amount,
+        total_wagered=total_wagered,
+        net_profit=net,
+        hands=results,
+        insurance_payout=insurance_payout,
+    )
     round_.phase = Phase.ENDED
 
 
