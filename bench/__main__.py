@@ -218,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scenarios", default=",".join(SCENARIOS), help=f"comma-separated, of: {', '.join(SCENARIOS)}")
     parser.add_argument("--requests", "-n", type=int, default=2000)
     parser.add_argument("--concurrency", "-c", type=int, default=8)
-    parser.add_argument("--suites", default="api,queue,cold", help="comma-separated, of: api, queue, cold")
+    parser.add_argument("--suites", default="api,game,queue,cold", help="comma-separated, of: api, game, queue, cold")
     parser.add_argument("--cold-start-runs", type=int, default=5)
     parser.add_argument("--jobs", type=int, default=1000, help="jobs per type for the worker throughput")
     parser.add_argument("--out", type=Path, help="JSON file (default bench/results/bench-<time>.json)")
@@ -253,6 +253,10 @@ def main(argv: list[str] | None = None) -> int:
                     ),
                     "http": drive(http_caller(scenario, base, token), scenario, args.requests, args.concurrency),
                 }
+        if "game" in suites:
+            from bench.game import run_game_bench
+
+            report["scenarios"].update(run_game_bench(base, args.requests, args.concurrency))
         if "queue" in suites:
             from bench import queue
 

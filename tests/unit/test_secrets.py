@@ -29,7 +29,11 @@ def test_secrets_manager_and_ssm_in_aws(monkeypatch):
         Name="/gbc/dev/signer-key", Value="0xsigner", Type="SecureString"
     )
     settings = Settings(
-        jwt_secret=None, db_secret_arn=db_arn, jwt_secret_arn=jwt_arn, signer_key_parameter="/gbc/dev/signer-key"
+        jwt_secret=None,
+        signer_private_key=None,
+        db_secret_arn=db_arn,
+        jwt_secret_arn=jwt_arn,
+        signer_key_parameter="/gbc/dev/signer-key",
     )
     assert secrets.db_password(settings) == "from-rds"
     assert secrets.jwt_secret(settings) == "jwt-from-sm"

@@ -34,7 +34,8 @@ def create_game(body: GameCreate) -> tuple[dict[str, Any], int]:
 )
 def game_action(body: GameAction) -> dict[str, Any]:
     user_id = ensure_same_user(router, body.user_id)
-    amount = body.payload.amount if body.payload else None
+    # Only insurance takes an amount; a payload sent along with another action is ignored.
+    amount = body.payload.amount if body.payload and body.action == "insurance" else None
     return service.act(user_id, body.game_id, body.action, amount)
 
 

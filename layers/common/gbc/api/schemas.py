@@ -17,6 +17,9 @@ def _no_float_noise(value: object) -> object:
 
 
 Money = Annotated[Decimal, BeforeValidator(_no_float_noise), Field(gt=0, max_digits=38, decimal_places=18)]
+# Bets carry at most 8 decimals, so every payout (3:2, half back on surrender) stays exact in
+# NUMERIC(38,18).
+Stake = Annotated[Decimal, BeforeValidator(_no_float_noise), Field(gt=0, max_digits=30, decimal_places=8)]
 Address = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{40}$")]
 Currency = Literal["GBC"]
 
@@ -28,7 +31,7 @@ class Request(BaseModel):
 
 
 class GameCreate(Request):
-    bet_amount: Money = Field(alias="betAmount")
+    bet_amount: Stake = Field(alias="betAmount")
     client_seed: str | None = Field(None, alias="clientSeed", min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")
     session_id: str | None = Field(None, alias="sessionId", max_length=64)
 
@@ -36,7 +39,7 @@ class GameCreate(Request):
 class ActionPayload(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    amount: Money | None = None  # insurance stake (default and most: half the bet)
+    amount: Stake | None = None  # insurance stake (default and most: half the bet)
 
 
 class GameAction(Request):
