@@ -90,7 +90,7 @@ def _start_sqs(services: Services, data_dir: Path, port: int) -> str:
         port = free_port()
     log = (data_dir / "moto.log").open("ab")
     proc = subprocess.Popen(  # noqa: S603 - our own interpreter running moto's server
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-m", "devstack.moto_sqs", str(port)],
         stdout=log,
         stderr=subprocess.STDOUT,
         # Its own session: Ctrl-C reaches only us, and we stop moto after the pollers that use it.

@@ -11,7 +11,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, insert, literal, select, update
 
 from gbc.data.models import Transaction, TransactionStatus, TransactionType, User
 from gbc.data.transaction import UnitOfWork
@@ -35,38 +35,87 @@ def apply_balance_change(
     """Credit (amount > 0) or debit (amount < 0) a user. Returns (ledger row, applied now?);
     a reference already applied returns its row and False.
 
-    One conditional UPDATE ... RETURNING does the arithmetic in the database: it locks the row until
-    commit (so a user's changes serialize), never reads a stale balance, and refuses an overdraft."""
-    if reference_id is not None:
-        existing = find_entry(uow, type_, reference_id)
-        if existing is not None:
-            return existing, False
+    One statement does it all: a conditional UPDATE ... RETURNING changes the balance in the database
+    (row-locked until commit, so one user's changes serialize; never a stale read; never an overdraft)
+    unless the reference is already in the ledger, and the ledger row is inserted from what it returned.
+    Only when nothing happened does a second query find out why."""
     totals: dict[str, Any] = {}
     if type_ is TransactionType.DEPOSIT:
         totals["total_deposited"] = User.total_deposited + amount
     elif type_ is TransactionType.WITHDRAWAL:
         totals["total_withdrawn"] = User.total_withdrawn - amount
-    after = uow.session.execute(
+    condition = [User.id == user_id, User.balance + amount >= 0]
+    if reference_id is not None:
+        condition.append(~exists().where(Transaction.type == type_, Transaction.reference_id == reference_id))
+    changed = (
         update(User)
-        .where(User.id == user_id, User.balance + amount >= 0)
+        .where(*condition)
         .values(balance=User.balance + amount, **totals)
-        .returning(User.balance)
-    ).scalar()
-    if after is None:
-        balance = uow.session.scalar(select(User.balance).where(User.id == user_id))
-        if balance is None:
-            raise NotFound("user not found")
-        raise InsufficientBalance("insufficient balance", balance=str(balance), required=str(-amount))
+        .returning(User.balance.label("after"))
+        .cte("changed")
+    )
+    entry_id = uuid.uuid4()
+    row = uow.session.execute(
+        insert(Transaction)
+        .from_select(
+            [
+                "id",
+                "user_id",
+                "type",
+                "amount",
+                "balance_before",
+                "balance_after",
+                "reference_id",
+                "status",
+                "metadata",
+            ],
+            select(
+                literal(entry_id, Transaction.id.type),
+                literal(user_id, Transaction.user_id.type),
+                literal(type_, Transaction.type.type),
+                literal(amount, Transaction.amount.type),
+                changed.c.after - literal(amount, Transaction.amount.type),
+                changed.c.after,
+                literal(reference_id, Transaction.reference_id.type),
+                literal(TransactionStatus.COMPLETED, Transaction.status.type),
+                literal(metadata, Transaction.metadata_.type),
+            ),
+        )
+        .returning(Transaction.balance_after, Transaction.created_at)
+    ).first()
+    if row is None:
+        return _why_not(uow, user_id, type_, amount, reference_id)
     entry = Transaction(
+        id=entry_id,
         user_id=user_id,
         type=type_,
         amount=amount,
-        balance_before=after - amount,
-        balance_after=after,
+        balance_before=row.balance_after - amount,
+        balance_after=row.balance_after,
         reference_id=reference_id,
         status=TransactionStatus.COMPLETED,
         metadata_=metadata,
+        created_at=row.created_at,
     )
-    uow.session.add(entry)
-    uow.session.flush()
+    _sync_user(uow, user_id)
     return entry, True
+
+
+def _why_not(
+    uow: UnitOfWork, user_id: uuid.UUID, type_: TransactionType, amount: Decimal, reference_id: str | None
+) -> tuple[Transaction, bool]:
+    if reference_id is not None:
+        existing = find_entry(uow, type_, reference_id)
+        if existing is not None:
+            return existing, False
+    balance = uow.session.scalar(select(User.balance).where(User.id == user_id))
+    if balance is None:
+        raise NotFound("user not found")
+    raise InsufficientBalance("insufficient balance", balance=str(balance), required=str(-amount))
+
+
+def _sync_user(uow: UnitOfWork, user_id: uuid.UUID) -> None:
+    """A User already loaded in this session sees its new balance (the UPDATE bypassed the ORM)."""
+    user = uow.session.identity_map.get(uow.session.identity_key(User, user_id))
+    if user is not None:
+        uow.session.expire(user, ["balance", "total_deposited", "total_withdrawn"])

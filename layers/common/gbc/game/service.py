@@ -151,21 +151,28 @@ def create_game(user_id: uuid.UUID, bet: Decimal, client_seed: str | None) -> di
     return view
 
 
-def _locked_game(uow: UnitOfWork, user_id: uuid.UUID, game_id: uuid.UUID) -> Game:
+def _locked_game(uow: UnitOfWork, user_id: uuid.UUID, game_id: uuid.UUID) -> tuple[Game, Decimal]:
+    """The caller's game, locked (NOWAIT: a concurrent action on it answers 409 at once), and their
+    balance, in one round trip."""
     try:
-        game = uow.session.scalar(select(Game).where(Game.id == game_id).with_for_update(nowait=True))
+        row = uow.session.execute(
+            select(Game, User.balance)
+            .join(User, User.id == Game.user_id)
+            .where(Game.id == game_id, Game.user_id == user_id)
+            .with_for_update(of=Game, nowait=True)
+        ).first()
     except DBAPIError as exc:
         if "55P03" in str(exc.orig) or "could not obtain lock" in str(exc.orig):
             raise Conflict("another action on this game is in progress") from exc
         raise
-    if game is None or game.user_id != user_id:
+    if row is None:
         raise NotFound("game not found")
-    return game
+    return row[0], row[1]
 
 
 def act(user_id: uuid.UUID, game_id: uuid.UUID, action: str, amount: Decimal | None) -> dict[str, Any]:
     with unit_of_work() as uow:
-        game = _locked_game(uow, user_id, game_id)
+        game, balance = _locked_game(uow, user_id, game_id)
         if game.state is GameState.ENDED:
             raise Conflict("game is over", field="gameId")
         if action == engine.Action.SET_ACE_VALUE:
@@ -177,7 +184,6 @@ def act(user_id: uuid.UUID, game_id: uuid.UUID, action: str, amount: Decimal | N
             after = engine.apply(round_, action, _shoe(game.fairness), amount)
         except engine.IllegalAction as exc:
             raise Conflict(str(exc), field="action", legalActions=[a.value for a in round_.legal_actions()]) from exc
-        balance = None
         extra = after.total_wagered() - round_.total_wagered()
         if extra > 0:
             balance = _charge(uow, game, extra, f"{action}:{after.cursor}")
@@ -187,8 +193,6 @@ def act(user_id: uuid.UUID, game_id: uuid.UUID, action: str, amount: Decimal | N
         )
         if after.phase is engine.Phase.ENDED:
             balance = _settle(uow, game, after) or balance
-        if balance is None:
-            balance = uow.session.scalar(select(User.balance).where(User.id == user_id))
         return game_view(game, after, balance)
 
 
