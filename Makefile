@@ -17,7 +17,7 @@ FN ?= ApiFunction
 ARGS ?=
 
 .PHONY: dev reset-dev test test-unit lint format template-check build deploy invoke migrate bench clean venv \
-        tools redrive
+        tools redrive bench-house-edge
 
 venv: $(VENV)/.installed $(PTH)
 
@@ -81,6 +81,10 @@ deploy: build
 
 bench: venv
 	$(PY) -m bench $(ARGS)
+
+## Basic strategy through the real engine; fails unless the house edge lands in 0.2-0.6 %.
+bench-house-edge: venv
+	$(PY) -m bench.house_edge --hands $(or $(HANDS),4000000) --processes 2 --seed $(or $(SEED),20261125)
 
 clean:
 	rm -rf .aws-sam .pytest_cache .ruff_cache bench/results

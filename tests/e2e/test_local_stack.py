@@ -12,6 +12,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +144,49 @@ def test_schedule_on_demand(stack):
     assert status == 200 and body["chainId"] == 31337
     status, body = stack.call("POST", "/_local/schedules/NightlyStatsFunction")
     assert status == 200 and body["activeUsers"] >= 1
+
+
+def test_sign_in_play_and_read_back_over_http(stack):
+    from eth_account import Account
+    from eth_account.messages import encode_defunct
+
+    wallet = Account.create()
+    status, grant = stack.call("POST", "/api/auth/nonce", {"address": wallet.address})
+    assert status == 201, grant
+    signature = "0x" + wallet.sign_message(encode_defunct(text=grant["message"])).signature.hex().removeprefix("0x")
+    status, session = stack.call("POST", "/api/auth/verify", {"message": grant["message"], "signature": signature})
+    assert status == 200, session
+    token = session["token"]
+    assert session["user"]["balance"] == "100", "the local stack's sign-up bonus"
+
+    status, game = stack.call("POST", "/api/game", {"betAmount": "10"}, token=token)
+    assert status == 201, game
+    while game["state"] != "ENDED":
+        action = "stand" if "stand" in game["legalActions"] else game["legalActions"][0]
+        status, game = stack.call("POST", "/api/game/action", {"gameId": game["id"], "action": action}, token=token)
+        assert status == 200, game
+    balance = Decimal(game["balance"])
+    assert balance == Decimal(100) - Decimal(game["betAmount"]) + Decimal(game["winAmount"]) - (
+        Decimal(game["totalWagered"]) - Decimal(game["betAmount"])
+    )
+
+    status, verified = stack.call("GET", f"/api/game/{game['id']}/verify", token=token)
+    assert status == 200 and verified["valid"] is True
+
+    status, history = stack.call("GET", "/api/history?limit=5", token=token)
+    assert status == 200 and [g["id"] for g in history["games"]] == [game["id"]]
+    status, ledger = stack.call("GET", "/api/transactions", token=token)
+    assert status == 200
+    assert sum(Decimal(t["amount"]) for t in ledger["transactions"]) == balance
+
+    # The stats job runs in the worker behind SQS: the precomputed stats catch up.
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        status, stats = stack.call("GET", "/api/stats", token=token)
+        if stats.get("totalHands") == 1:
+            break
+        time.sleep(0.2)
+    assert stats["totalHands"] == 1
 
 
 def test_ctrl_c_stops_everything(stack):
