@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_
+from sqlalchemy import Select, and_, or_
 
+from gbc.data.transaction import unit_of_work
 from gbc.errors import DomainError
 
 
@@ -37,16 +38,18 @@ class Cursor:
             raise InvalidCursor("cursor is not valid", field="cursor") from exc
 
 
-def after(cursor: Cursor | None, at_column: Any, id_column: Any) -> ColumnElement[bool] | None:
-    """WHERE clause for the rows after the cursor in (at DESC, id DESC) order."""
-    if cursor is None:
-        return None
-    return or_(at_column < cursor.at, and_(at_column == cursor.at, id_column < cursor.id))
-
-
-def page(rows: list[Any], limit: int, at_of: Any) -> tuple[list[Any], str | None]:
-    """Rows fetched with limit + 1: the page and the next cursor (None on the last page)."""
+def fetch_page(
+    query: Select[Any], cursor: str | None, at_column: Any, id_column: Any, limit: int
+) -> tuple[list[Any], str | None]:
+    """Run `query` (already filtered) as one page in (at DESC, id DESC) order after the cursor:
+    fetches limit + 1 rows to know whether a next page exists; returns the rows and the next cursor."""
+    if cursor:
+        position = Cursor.decode(cursor)
+        query = query.where(or_(at_column < position.at, and_(at_column == position.at, id_column < position.id)))
+    query = query.order_by(at_column.desc(), id_column.desc()).limit(limit + 1)
+    with unit_of_work() as uow:
+        rows = list(uow.session.scalars(query))
     if len(rows) <= limit:
         return rows, None
     last = rows[limit - 1]
-    return rows[:limit], Cursor(at_of(last), last.id).encode()
+    return rows[:limit], Cursor(getattr(last, at_column.key), last.id).encode()

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from gbc.data.models import Game, GameResult, SystemConfig
 from gbc.data.transaction import unit_of_work
 from gbc.money import money_str
-from gbc.pagination import Cursor, after, page
+from gbc.pagination import fetch_page
 from gbc.stats.service import aggregate_user_stats, stats_key
 
 # The filter LOSE covers every way of losing the stake.
@@ -42,15 +42,8 @@ def user_stats(user_id: uuid.UUID) -> dict[str, Any]:
 
 
 def history_page(user_id: uuid.UUID, limit: int, cursor: str | None, result_filter: str) -> dict[str, Any]:
-    position = Cursor.decode(cursor) if cursor else None
     query = select(Game).where(Game.user_id == user_id, Game.ended_at.is_not(None))
     if result_filter != "all":
         query = query.where(Game.result.in_(FILTERS[result_filter]))
-    condition = after(position, Game.ended_at, Game.id)
-    if condition is not None:
-        query = query.where(condition)
-    query = query.order_by(Game.ended_at.desc(), Game.id.desc()).limit(limit + 1)
-    with unit_of_work() as uow:
-        games = list(uow.session.scalars(query))
-    rows, next_cursor = page(games, limit, lambda g: g.ended_at)
-    return {"games": [_summary(g) for g in rows], "nextCursor": next_cursor, "stats": user_stats(user_id)}
+    games, next_cursor = fetch_page(query, cursor, Game.ended_at, Game.id, limit)
+    return {"games": [_summary(g) for g in games], "nextCursor": next_cursor, "stats": user_stats(user_id)}

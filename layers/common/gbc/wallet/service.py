@@ -23,7 +23,7 @@ from gbc.data.transaction import unit_of_work
 from gbc.errors import DomainError, NotFound
 from gbc.ledger import apply_balance_change
 from gbc.money import money_str
-from gbc.pagination import Cursor, after, page
+from gbc.pagination import fetch_page
 from gbc.queue.jobs import AuditLogPayload
 from gbc.queue.outbox import enqueue_job
 from gbc.settings import get_settings
@@ -80,15 +80,8 @@ def _entry_view(t: Transaction) -> dict[str, Any]:
 
 
 def transactions_page(user_id: uuid.UUID, limit: int, cursor: str | None) -> dict[str, Any]:
-    position = Cursor.decode(cursor) if cursor else None
     query = select(Transaction).where(Transaction.user_id == user_id)
-    condition = after(position, Transaction.created_at, Transaction.id)
-    if condition is not None:
-        query = query.where(condition)
-    query = query.order_by(Transaction.created_at.desc(), Transaction.id.desc()).limit(limit + 1)
-    with unit_of_work() as uow:
-        rows = list(uow.session.scalars(query))
-    entries, next_cursor = page(rows, limit, lambda t: t.created_at)
+    entries, next_cursor = fetch_page(query, cursor, Transaction.created_at, Transaction.id, limit)
     return {"transactions": [_entry_view(t) for t in entries], "nextCursor": next_cursor}
 
 
