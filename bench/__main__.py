@@ -15,6 +15,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -115,6 +116,16 @@ def drive(call: Callable[[int], int], scenario: Scenario, requests: int, concurr
     for thread in threads:
         thread.join()
     return summarize(samples, time.perf_counter() - started, errors)
+
+
+def _extra_user(i: int) -> uuid.UUID:
+    from gbc.data.models import User
+    from gbc.data.transaction import unit_of_work
+
+    with unit_of_work() as uow:
+        extra = User(wallet_address="0x" + f"{i:040x}")
+        uow.session.add(extra)
+    return extra.id
 
 
 def in_process_caller(scenario: Scenario, user_id: str) -> Callable[[int], int]:
@@ -245,18 +256,23 @@ def main(argv: list[str] | None = None) -> int:
         }
         suites = set(args.suites.split(","))
         if "api" in suites:
-            for name in args.scenarios.split(","):
+            from bench import containers
+
+            names = args.scenarios.split(",")
+            users = [user.id] + [_extra_user(i) for i in range(1, args.concurrency)]
+            in_process = containers.run(
+                env, "api", {n: SCENARIOS[n].expect_status for n in names}, users, args.requests
+            )
+            for name in names:
                 scenario = SCENARIOS[name]
                 report["scenarios"][name] = {
-                    "in_process": drive(
-                        in_process_caller(scenario, str(user.id)), scenario, args.requests, args.concurrency
-                    ),
+                    "in_process": in_process[name],
                     "http": drive(http_caller(scenario, base, token), scenario, args.requests, args.concurrency),
                 }
         if "game" in suites:
             from bench.game import run_game_bench
 
-            report["scenarios"].update(run_game_bench(base, args.requests, args.concurrency))
+            report["scenarios"].update(run_game_bench(base, env, args.requests, args.concurrency))
         if "queue" in suites:
             from bench import queue
 

@@ -190,17 +190,17 @@ def _ts(epoch: float) -> Any:
     return datetime.fromtimestamp(epoch, UTC)
 
 
-def run_game_bench(base: str, requests: int, concurrency: int) -> dict[str, Any]:
+def run_game_bench(base: str, env: dict[str, str], requests: int, concurrency: int) -> dict[str, Any]:
+    from bench import containers
+
     users = make_players(concurrency, games_each=1000)
-    modes = {
-        "in_process": [Player(in_process_client(uid)) for uid, _ in users],
-        "http": [Player(http_client(base, token)) for _, token in users],
-    }
-    report: dict[str, Any] = {"game-create": {}, "game-action": {}, "history": {}}
-    for mode, players in modes.items():
-        report["game-create"][mode] = drive(players, "create", requests, 201)
-        report["game-action"][mode] = drive(players, "action", requests, 200)
-        report["history"][mode] = drive(players, "history", requests, 200)
-        for player in players:  # leave no round open for the next mode's players
-            player._finish()
+    steps = {"create": 201, "action": 200, "history": 200}
+    in_process = containers.run(env, "game", steps, [uid for uid, _ in users], requests)
+    players = [Player(http_client(base, token)) for _, token in users]
+    report: dict[str, Any] = {}
+    for step, expect in steps.items():
+        name = "history" if step == "history" else f"game-{step}"
+        report[name] = {"in_process": in_process[step], "http": drive(players, step, requests, expect)}
+    for player in players:
+        player._finish()
     return report

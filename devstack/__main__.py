@@ -84,8 +84,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     from werkzeug.serving import make_server
     from werkzeug.wrappers import Request, Response
 
+    from devstack.containers import ContainerPool
     from devstack.http_api import LocalApi
-    from devstack.runtime import Runtime, apply_environment
+    from devstack.runtime import apply_environment
     from devstack.scheduler import Scheduler
     from devstack.services import local_environment, start_services
     from devstack.sqs_pump import SqsPump
@@ -110,7 +111,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         _prepare(stack)
         import boto3
 
-        runtime = Runtime(stack.functions)
+        runtime = ContainerPool(stack.functions, env, size=args.containers)
         api = LocalApi(stack, runtime, log)
         scheduler = Scheduler(stack, runtime, log, speed=args.schedule_speed)
         sqs = boto3.client("sqs", endpoint_url=env["SQS_ENDPOINT_URL"], region_name="us-east-1")
@@ -145,6 +146,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             server.server_close()
             pump.stop()
             scheduler.stop()
+            runtime.stop()
     finally:
         with contextlib.suppress(FileNotFoundError):
             (data_dir / STATE_FILE).unlink()
@@ -234,6 +236,12 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         default=float(os.environ.get("DEVSTACK_SCHEDULE_SPEED", 60)),
         help="run schedules this many times faster than in AWS (0 = only on demand)",
+    )
+    up.add_argument(
+        "--containers",
+        type=int,
+        default=int(os.environ.get("DEVSTACK_CONTAINERS", 4)),
+        help="containers (processes) per function; each serves one invocation at a time, as in Lambda",
     )
     up.add_argument(
         "--worker-concurrency",

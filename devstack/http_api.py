@@ -12,7 +12,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from devstack import apigw
-from devstack.runtime import Runtime
+from devstack.runtime import Invoker
 from devstack.template import Stack
 
 
@@ -24,7 +24,7 @@ def _werkzeug_path(path: str) -> str:
 
 
 class LocalApi:
-    def __init__(self, stack: Stack, runtime: Runtime, logger: Any) -> None:
+    def __init__(self, stack: Stack, runtime: Invoker, logger: Any) -> None:
         self.stack = stack
         self.runtime = runtime
         self.log = logger

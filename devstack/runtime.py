@@ -10,7 +10,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from devstack.template import ACCOUNT, REGION, Function
 
@@ -45,8 +45,15 @@ def apply_environment(env: dict[str, str]) -> None:
     get_settings.cache_clear()
 
 
+class Invoker(Protocol):
+    """What calls a function: Runtime (in this process) or containers.ContainerPool (one per invocation)."""
+
+    def invoke(self, logical_id: str, event: dict[str, Any]) -> Any: ...
+
+
 class Runtime:
-    """Handlers by function logical id, imported on first use."""
+    """Handlers by function logical id, imported on first use, called in this process (one-off invokes,
+    tests). Not for concurrent use: module-level state is shared, as within one Lambda container."""
 
     def __init__(self, functions: dict[str, Function]) -> None:
         self.functions = functions

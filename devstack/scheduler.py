@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from devstack.runtime import Runtime
+from devstack.runtime import Invoker
 from devstack.template import ACCOUNT, REGION, Schedule, Stack
 
 _UNITS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
@@ -48,7 +48,7 @@ def scheduled_event(schedule: Schedule) -> dict[str, Any]:
 
 
 class Scheduler:
-    def __init__(self, stack: Stack, runtime: Runtime, log: Callable[[str], None], speed: float) -> None:
+    def __init__(self, stack: Stack, runtime: Invoker, log: Callable[[str], None], speed: float) -> None:
         self.stack, self.runtime, self.log, self.speed = stack, runtime, log, speed
         self.stopping = threading.Event()
         self.threads: list[threading.Thread] = []

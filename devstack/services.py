@@ -139,8 +139,9 @@ def local_environment(stack: Stack, services: Services) -> dict[str, str]:
     env.update(
         APP_ENV="local",
         DB_SSL="disable",
-        # Many requests share one process locally (Lambda has one per container).
-        DB_POOL_SIZE=os.environ.get("DB_POOL_SIZE", "8"),
+        # One invocation at a time per container, as in Lambda (the nightly fan-out's threads send to
+        # SQS, not the database).
+        DB_POOL_SIZE=os.environ.get("DB_POOL_SIZE", "1"),
         SIGNUP_BONUS=os.environ.get("SIGNUP_BONUS", "100"),
         # The well-known first development key of Hardhat/Anvil: public, for local chains only.
         SIGNER_PRIVATE_KEY=os.environ.get("SIGNER_PRIVATE_KEY", LOCAL_SIGNER_KEY),

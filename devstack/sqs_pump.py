@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from devstack.runtime import Runtime
+from devstack.runtime import Invoker
 from devstack.template import SqsMapping, Stack
 
 WAIT_SECONDS = 1
@@ -45,7 +45,7 @@ def failed_ids(mapping: SqsMapping, result: Any, raised: bool, messages: list[di
 
 class SqsPump:
     def __init__(
-        self, stack: Stack, runtime: Runtime, client: Any, log: Callable[[str], None], concurrency_cap: int = 4
+        self, stack: Stack, runtime: Invoker, client: Any, log: Callable[[str], None], concurrency_cap: int = 4
     ) -> None:
         self.stack, self.runtime, self.client, self.log = stack, runtime, client, log
         self.concurrency_cap = concurrency_cap
