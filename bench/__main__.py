@@ -33,6 +33,7 @@ WALLET = "0x" + "be" * 20
 COLD_START_EVENTS = {
     "ApiFunction": "api_health.json",
     "AuthorizerFunction": "authorizer_token.json",
+    "AuthFunction": "auth_nonce.json",
     "WorkerFunction": "worker_sqs_audit.json",
     "OutboxSweepFunction": "schedule_outbox_sweep.json",
     "NightlyStatsFunction": "schedule_nightly_stats.json",

@@ -91,6 +91,9 @@ def worker_throughput(jobs_per_type: int) -> dict[str, Any]:
     import worker_app
 
     from devstack.runtime import LocalContext
+    from gbc.observability import logger
+
+    logger.setLevel("WARNING")  # a log line per job would measure the terminal
     from devstack.sqs_pump import sqs_event
     from gbc.queue.jobs import new_job
 

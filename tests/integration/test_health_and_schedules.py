@@ -66,6 +66,13 @@ def test_worker_sample_event_is_processed(db):
     assert result == {"batchItemFailures": []}
 
 
+def test_auth_sample_event_answers(db):
+    import auth_app
+
+    response = auth_app.lambda_handler(_event("auth_nonce.json"), LocalContext("AuthFunction", 1024, 30))
+    assert response["statusCode"] == 201 and "Nonce: " in json.loads(response["body"])["message"]
+
+
 def test_api_sample_events_answer(db):
     import api_app
 
