@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from gbc.cache.client import redis_client
+from gbc.cache.query_cache import cache_stats
 from gbc.data.engine import get_engine
 from gbc.queue.stats import get_queue_stats
 from gbc.settings import get_settings
@@ -31,9 +31,7 @@ def _database() -> dict[str, Any]:
 
 
 def _cache() -> dict[str, Any]:
-    pipe = redis_client().pipeline(transaction=False)  # one round trip
-    _, total_keys, memory = pipe.ping().dbsize().info("memory").execute()
-    return {"connected": True, "totalKeys": total_keys, "memory": memory.get("used_memory_human")}
+    return cache_stats()
 
 
 def _queue() -> dict[str, Any]:

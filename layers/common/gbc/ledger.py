@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import exists, insert, literal, select, update
 
+from gbc.cache.query_cache import invalidate_after_commit
 from gbc.data.models import Transaction, TransactionStatus, TransactionType, User
 from gbc.data.transaction import UnitOfWork
 from gbc.errors import InsufficientBalance, NotFound
@@ -98,6 +99,7 @@ def apply_balance_change(
         created_at=row.created_at,
     )
     _sync_user(uow, user_id)
+    invalidate_after_commit(uow, user_id)  # balance, wallet, ledger pages
     return entry, True
 
 

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from gbc.cache.query_cache import cache_query
 from gbc.data.models import Game, GameMove, GameResult, GameState, TransactionType, User
 from gbc.data.transaction import UnitOfWork, unit_of_work
 from gbc.errors import Conflict, DomainError, NotFound
@@ -196,12 +197,25 @@ def act(user_id: uuid.UUID, game_id: uuid.UUID, action: str, amount: Decimal | N
         return game_view(game, after, balance)
 
 
-def get_game(user_id: uuid.UUID, game_id: uuid.UUID) -> dict[str, Any]:
+def _load_game(game_id: uuid.UUID) -> dict[str, Any] | None:
     with unit_of_work() as uow:
         game = uow.session.get(Game, game_id)
-        if game is None or game.user_id != user_id:
-            raise NotFound("game not found")
-        return game_view(game, engine.Round.from_dict(game.hands))
+        if game is None:
+            return None
+        return {"userId": str(game.user_id), "view": game_view(game, engine.Round.from_dict(game.hands))}
+
+
+def get_game(user_id: uuid.UUID, game_id: uuid.UUID) -> dict[str, Any]:
+    """A game; an ended one (immutable) is cached for an hour."""
+    found = cache_query(
+        "game",
+        str(game_id),
+        lambda: _load_game(game_id),
+        store_if=lambda g: g is not None and g["view"]["endedAt"] is not None,
+    )
+    if found is None or found["userId"] != str(user_id):
+        raise NotFound("game not found")
+    return found["view"]
 
 
 def verify_game(user_id: uuid.UUID, game_id: uuid.UUID) -> dict[str, Any]:

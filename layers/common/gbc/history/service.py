@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from gbc.cache.query_cache import Keys, cache_query
 from gbc.data.models import Game, GameResult, SystemConfig
 from gbc.data.transaction import unit_of_work
 from gbc.money import money_str
@@ -34,16 +35,29 @@ def _summary(game: Game) -> dict[str, Any]:
     }
 
 
-def user_stats(user_id: uuid.UUID) -> dict[str, Any]:
-    """The precomputed stats; computed on the spot for a user the stats job has not reached yet."""
+def _load_stats(user_id: uuid.UUID) -> dict[str, Any]:
     with unit_of_work() as uow:
         row = uow.session.get(SystemConfig, stats_key(user_id))
         return dict(row.value) if row else aggregate_user_stats(uow, user_id)
 
 
+def user_stats(user_id: uuid.UUID) -> dict[str, Any]:
+    """The precomputed stats (cached); computed on the spot for a user the stats job has not reached."""
+    return cache_query(*Keys.user_stats(user_id), lambda: _load_stats(user_id), user_id=user_id)
+
+
 def history_page(user_id: uuid.UUID, limit: int, cursor: str | None, result_filter: str) -> dict[str, Any]:
+    page = cache_query(
+        *Keys.user_history(user_id, cursor, result_filter, limit),
+        lambda: _load_history(user_id, limit, cursor, result_filter),
+        user_id=user_id,
+    )
+    return {**page, "stats": user_stats(user_id)}
+
+
+def _load_history(user_id: uuid.UUID, limit: int, cursor: str | None, result_filter: str) -> dict[str, Any]:
     query = select(Game).where(Game.user_id == user_id, Game.ended_at.is_not(None))
     if result_filter != "all":
         query = query.where(Game.result.in_(FILTERS[result_filter]))
     games, next_cursor = fetch_page(query, cursor, Game.ended_at, Game.id, limit)
-    return {"games": [_summary(g) for g in games], "nextCursor": next_cursor, "stats": user_stats(user_id)}
+    return {"games": [_summary(g) for g in games], "nextCursor": next_cursor}

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.dialects.postgresql import insert
 
+from gbc.cache.query_cache import invalidate_after_commit
 from gbc.data.models import Game, GameResult, SystemConfig
 from gbc.data.transaction import UnitOfWork
 from gbc.money import money_str
@@ -63,4 +64,5 @@ def recompute_user_stats(uow: UnitOfWork, user_id: uuid.UUID) -> dict[str, Any]:
             index_elements=[SystemConfig.key], set_={"value": statement.excluded.value, "updated_at": func.now()}
         )
     )
+    invalidate_after_commit(uow, user_id)
     return stats

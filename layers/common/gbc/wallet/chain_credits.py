@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 
+from gbc.cache.query_cache import invalidate_after_commit
 from gbc.data.models import ChainEvent, ChainEventStatus, TransactionType, User, Withdrawal, WithdrawalStatus
 from gbc.data.transaction import UnitOfWork
 from gbc.errors import Conflict, NotFound
@@ -75,6 +76,7 @@ def complete_withdrawal(uow: UnitOfWork, payload: ChainEventPayload) -> bool:
     withdrawal.status = WithdrawalStatus.COMPLETED
     withdrawal.tx_hash = payload.tx_hash.lower()
     withdrawal.completed_at = datetime.now(UTC)
+    invalidate_after_commit(uow, withdrawal.user_id)  # the wallet's pending withdrawals
     logger.info(
         f"[Worker] Processed withdrawal: {payload.amount} GBC for user {withdrawal.user_id}",
         extra={"nonce": payload.nonce},

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from gbc.cache.query_cache import Keys, cache_query
 from gbc.chain.address import checksum
 from gbc.data.models import (
     DepositIntent,
@@ -45,6 +46,10 @@ def _withdrawal_view(w: Withdrawal) -> dict[str, Any]:
 
 
 def wallet_summary(user_id: uuid.UUID) -> dict[str, Any]:
+    return cache_query(*Keys.wallet_summary(user_id), lambda: _load_wallet(user_id), user_id=user_id)
+
+
+def _load_wallet(user_id: uuid.UUID) -> dict[str, Any]:
     with unit_of_work() as uow:
         user = uow.session.get(User, user_id)
         if user is None:
@@ -80,6 +85,12 @@ def _entry_view(t: Transaction) -> dict[str, Any]:
 
 
 def transactions_page(user_id: uuid.UUID, limit: int, cursor: str | None) -> dict[str, Any]:
+    return cache_query(
+        *Keys.transactions(user_id, cursor, limit), lambda: _load_transactions(user_id, limit, cursor), user_id=user_id
+    )
+
+
+def _load_transactions(user_id: uuid.UUID, limit: int, cursor: str | None) -> dict[str, Any]:
     query = select(Transaction).where(Transaction.user_id == user_id)
     entries, next_cursor = fetch_page(query, cursor, Transaction.created_at, Transaction.id, limit)
     return {"transactions": [_entry_view(t) for t in entries], "nextCursor": next_cursor}

@@ -1,0 +1,220 @@
+"""The query cache: `cache_query(key, ttl, loader)` with the seed's keys and TTLs.
+
+- O(1) invalidation: every user-scoped key embeds the user's generation number
+  (`query:gen:{u}`); `invalidate_user_caches` increments it, and the old keys are never read again
+  (their TTL cleans them up). No KEYS, no SCAN.
+- One loader per burst of misses on a key: the first miss takes a short lock (SET NX PX), the others
+  wait briefly for its value and only load themselves if it does not come.
+- Never stale after a write: invalidation runs after the commit, and a loader that started before it
+  writes under the old generation, which nobody reads any more.
+- Redis trouble never fails a request: the loader answers, and a circuit breaker skips Redis for a
+  while after a few consecutive errors so requests do not each wait for a timeout.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import redis
+from aws_lambda_powertools.metrics import MetricUnit
+
+from gbc.cache import codec
+from gbc.cache.client import redis_client
+from gbc.data.transaction import UnitOfWork
+from gbc.observability import logger, metrics
+
+T = TypeVar("T")
+
+# The seed's TTLs, in seconds.
+TTL = {
+    "user_stats": 300,
+    "user_history": 120,
+    "wallet_summary": 60,
+    "game": 3600,
+    "transactions": 300,
+    "leaderboard": 600,
+}
+
+LOOKUPS_KEY = "cache:stats:lookups"
+MISSES_KEY = "cache:stats:misses"
+LOCK_MS = 5000
+WAIT_FOR_LOADER_S = 1.0
+
+
+class CircuitBreaker:
+    """Open after `threshold` consecutive failures; half-open (one trial) after `cooldown` seconds."""
+
+    def __init__(self, threshold: int = 3, cooldown: float = 10.0) -> None:
+        self.threshold, self.cooldown = threshold, cooldown
+        self._failures = 0
+        self._opened_at: float | None = None
+        self._lock = threading.Lock()
+
+    def allow(self) -> bool:
+        with self._lock:
+            if self._opened_at is None:
+                return True
+            if time.monotonic() - self._opened_at >= self.cooldown:
+                self._opened_at = time.monotonic()  # one trial per cooldown
+                return True
+            return False
+
+    def success(self) -> None:
+        with self._lock:
+            self._failures, self._opened_at = 0, None
+
+    def failure(self) -> None:
+        with self._lock:
+            self._failures += 1
+            if self._failures >= self.threshold:
+                if self._opened_at is None:
+                    logger.warning("[Cache] Redis unavailable: answering from the database for a while")
+                self._opened_at = time.monotonic()
+
+    @property
+    def is_open(self) -> bool:
+        return self._opened_at is not None
+
+
+breaker = CircuitBreaker()
+
+
+def _gen_key(user_id: uuid.UUID | str) -> str:
+    return f"query:gen:{user_id}"
+
+
+class Keys:
+    """The seed's key builders; user-scoped ones are completed with the user's generation."""
+
+    @staticmethod
+    def user_stats(user_id: uuid.UUID | str) -> tuple[str, str]:
+        return "user_stats", str(user_id)
+
+    @staticmethod
+    def user_history(user_id: uuid.UUID | str, cursor: str | None, result_filter: str, limit: int) -> tuple[str, str]:
+        return "user_history", f"{user_id}:{cursor or 'start'}:{result_filter}:{limit}"
+
+    @staticmethod
+    def wallet_summary(user_id: uuid.UUID | str) -> tuple[str, str]:
+        return "wallet_summary", str(user_id)
+
+    @staticmethod
+    def transactions(user_id: uuid.UUID | str, cursor: str | None, limit: int) -> tuple[str, str]:
+        return "transactions", f"{user_id}:{cursor or 'start'}:{limit}"
+
+
+def _physical(client: redis.Redis, kind: str, rest: str, user_id: uuid.UUID | str | None) -> str:
+    if user_id is None:
+        return f"query:{kind}:{rest}"
+    generation = client.get(_gen_key(user_id)) or b"0"
+    return f"query:{kind}:g{generation.decode()}:{rest}"
+
+
+def cache_query(
+    kind: str,
+    rest: str,
+    loader: Callable[[], T],
+    user_id: uuid.UUID | str | None = None,
+    ttl: int | None = None,
+    store_if: Callable[[T], bool] | None = None,
+) -> T:
+    """The cached value of a query, or the loader's (cached for `ttl`, default the kind's TTL, when
+    `store_if` accepts it)."""
+    if not breaker.allow():
+        return loader()
+    client = redis_client()
+    try:
+        key = _physical(client, kind, rest, user_id)
+        raw, _ = client.pipeline(transaction=False).get(key).incr(LOOKUPS_KEY).execute()
+        breaker.success()
+    except redis.RedisError as exc:
+        breaker.failure()
+        logger.warning("[Cache] Redis error, answering from the database", extra={"error": repr(exc)})
+        return loader()
+    if raw is not None:
+        logger.debug(f"[Cache] Hit: {key}")
+        metrics.add_metric(name="CacheHit", unit=MetricUnit.Count, value=1)
+        return codec.loads(raw)  # type: ignore[no-any-return]
+    logger.info(f"[Cache] Miss: {key}")
+    metrics.add_metric(name="CacheMiss", unit=MetricUnit.Count, value=1)
+    return _load_once(client, key, ttl or TTL[kind], loader, store_if)
+
+
+def _load_once(
+    client: redis.Redis, key: str, ttl: int, loader: Callable[[], T], store_if: Callable[[T], bool] | None
+) -> T:
+    lock = f"lock:{key}"
+    try:
+        client.incr(MISSES_KEY)
+        leader = bool(client.set(lock, b"1", nx=True, px=LOCK_MS))
+        if not leader:
+            deadline = time.monotonic() + WAIT_FOR_LOADER_S
+            while time.monotonic() < deadline:
+                time.sleep(0.01)
+                raw = client.get(key)
+                if raw is not None:
+                    return codec.loads(raw)  # type: ignore[no-any-return]
+    except redis.RedisError as exc:
+        breaker.failure()
+        logger.warning("[Cache] Redis error while loading", extra={"error": repr(exc)})
+        return loader()
+    value = loader()
+    try:
+        pipe = client.pipeline(transaction=False)
+        if store_if is None or store_if(value):
+            pipe.set(key, codec.dumps(value), ex=ttl)
+        pipe.delete(lock).execute()
+    except redis.RedisError as exc:
+        breaker.failure()
+        logger.warning("[Cache] could not store a value", extra={"error": repr(exc)})
+    return value
+
+
+def invalidate_user_caches(user_id: uuid.UUID | str) -> None:
+    """Everything cached for a user becomes unreachable: one INCR, however many keys they have."""
+    try:
+        redis_client().incr(_gen_key(user_id))
+    except redis.RedisError as exc:
+        breaker.failure()
+        logger.warning(
+            "[Cache] invalidation failed; entries expire by TTL", extra={"error": repr(exc), "user": str(user_id)}
+        )
+
+
+def invalidate_after_commit(uow: UnitOfWork, user_id: uuid.UUID) -> None:
+    """Invalidate a user's caches once the transaction commits (once per transaction and user)."""
+    pending: set[uuid.UUID] = uow.info.setdefault("invalidate_users", set())
+    if user_id not in pending:
+        pending.add(user_id)
+        uow.after_commit(lambda: invalidate_user_caches(user_id))
+
+
+def invalidate_game_caches(game_id: uuid.UUID | str, user_id: uuid.UUID | str) -> None:
+    try:
+        redis_client().delete(f"query:game:{game_id}")
+    except redis.RedisError as exc:
+        breaker.failure()
+        logger.warning("[Cache] invalidation failed", extra={"error": repr(exc), "game": str(game_id)})
+    invalidate_user_caches(user_id)
+
+
+def cache_stats() -> dict[str, Any]:
+    """{connected, totalKeys, memory, hitRate} for GET /api/health."""
+    client = redis_client()
+    pipe = client.pipeline(transaction=False)
+    _, total_keys, memory, lookups, misses = (
+        pipe.ping().dbsize().info("memory").get(LOOKUPS_KEY).get(MISSES_KEY).execute()
+    )
+    lookups, misses = int(lookups or 0), int(misses or 0)
+    hit_rate = round((lookups - misses) * 100 / lookups, 1) if lookups else None
+    return {
+        "connected": True,
+        "totalKeys": total_keys,
+        "memory": memory.get("used_memory_human"),
+        "hitRate": hit_rate,
+        "circuitOpen": breaker.is_open,
+    }
