@@ -8,12 +8,12 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from api_routes import game, health, history, store, user, wallet
+from api_routes import game, health, history, leaderboard, store, user, wallet
 from gbc.api.errors import register_error_handlers
 from gbc.observability import logger, metrics, tracer
 
 app = APIGatewayRestResolver(enable_validation=True)
-for module in (health, game, history, wallet, store, user):
+for module in (health, game, history, leaderboard, wallet, store, user):
     app.include_router(module.router)
 register_error_handlers(app)
 app.enable_swagger(path="/api/docs", title="GBC Blackjack API", version="0.1.0")

@@ -33,7 +33,14 @@ def test_template_routes_and_resolver_routes_are_the_same(function, module):
 
 def test_only_health_and_docs_are_public():
     public = {r.path for r in STACK.routes if r.authorizer is None}
-    assert public == {"/api/health", "/api/docs", "/api/store/items", "/api/auth/nonce", "/api/auth/verify"}
+    assert public == {
+        "/api/health",
+        "/api/docs",
+        "/api/store/items",
+        "/api/leaderboard",
+        "/api/auth/nonce",
+        "/api/auth/verify",
+    }
 
 
 def test_each_queue_has_a_dlq_after_three_receives():

@@ -31,7 +31,7 @@ from gbc.queue.outbox import enqueue_job, sweep_outbox
 from gbc.queue.sqs import sqs_client
 from gbc.queue.stats import get_queue_stats
 from gbc.stats.nightly import fan_out_recompute
-from gbc.stats.service import stats_key
+from gbc.stats.service import public, stats_key
 from tests.support.factories import make_user
 from tests.support.games import add_ended_games
 from tests.support.sqs import receive, run_worker
@@ -151,7 +151,9 @@ def test_stats_recompute_aggregates_the_ended_games(db, services):
     )
     run_worker(_deliver_via_sqs(services, "stats:recompute", StatsRecomputePayload(userId=user.id)))
     with unit_of_work() as uow:
-        stats = uow.session.get(SystemConfig, stats_key(user.id)).value
+        stored = uow.session.get(SystemConfig, stats_key(user.id)).value
+    assert set(stored["_watermark"]) == {"endedAt", "gameId"}
+    stats = public(stored)
     assert stats == {
         "totalHands": 5,
         "totalBet": "50",

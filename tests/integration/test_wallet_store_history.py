@@ -154,3 +154,24 @@ def test_withdrawal_refusals(db):
     assert too_much.status == 402
     with unit_of_work() as uow:
         assert uow.session.scalars(select(Withdrawal)).all() == []
+
+
+def test_leaderboard_ranks_by_net_profit_per_period(db):
+    from datetime import UTC, datetime, timedelta
+
+    from gbc.data.models import Game
+
+    winner, loser, old_timer = make_user(username="winner"), make_user(), make_user()
+    add_ended_games(winner.id, [GameResult.WIN, GameResult.BLACKJACK])
+    add_ended_games(loser.id, [GameResult.LOSE])
+    add_ended_games(old_timer.id, [GameResult.WIN] * 5)
+    with unit_of_work() as uow:  # the old timer's wins were long ago
+        for game in uow.session.scalars(select(Game).where(Game.user_id == old_timer.id)):
+            game.ended_at = datetime.now(UTC) - timedelta(days=30)
+    daily = call_api("GET", "/api/leaderboard", query={"period": "daily"})
+    assert daily.status == 200
+    assert [p["netProfit"] for p in daily.body["players"]] == ["25", "-10"]
+    assert daily.body["players"][0]["username"] == "winner" and daily.body["players"][0]["rank"] == 1
+    everyone = call_api("GET", "/api/leaderboard", query={"period": "all"}).body
+    assert everyone["players"][0]["netProfit"] == "50"
+    assert call_api("GET", "/api/leaderboard", query={"period": "monthly"}).status == 400

@@ -34,7 +34,8 @@ def add_ended_games(user_id: uuid.UUID, results: list[GameResult], bet: Decimal 
                     win_amount=win,
                     net_profit=win - bet,
                     fairness={},
-                    created_at=now - timedelta(minutes=i + 1),
-                    ended_at=now - timedelta(minutes=i),
+                    # The first result is the newest game; every call's games end after earlier calls'.
+                    created_at=now - timedelta(minutes=1),
+                    ended_at=now + timedelta(microseconds=len(results) - i),
                 )
             )

@@ -156,6 +156,8 @@ class Game(Base):
             "id",
             postgresql_where=text("ended_at IS NOT NULL"),
         ),
+        # The leaderboard: every game ended in a period.
+        Index("ix_games_ended_at", "ended_at", postgresql_where=text("ended_at IS NOT NULL")),
         # At most one unfinished game per user.
         Index("uq_games_active_user", "user_id", unique=True, postgresql_where=text("ended_at IS NULL")),
     )

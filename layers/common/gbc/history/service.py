@@ -12,7 +12,7 @@ from gbc.data.models import Game, GameResult, SystemConfig
 from gbc.data.transaction import unit_of_work
 from gbc.money import money_str
 from gbc.pagination import fetch_page
-from gbc.stats.service import aggregate_user_stats, stats_key
+from gbc.stats.service import aggregate_user_stats, public, stats_key
 
 # The filter LOSE covers every way of losing the stake.
 FILTERS = {
@@ -38,7 +38,7 @@ def _summary(game: Game) -> dict[str, Any]:
 def _load_stats(user_id: uuid.UUID) -> dict[str, Any]:
     with unit_of_work() as uow:
         row = uow.session.get(SystemConfig, stats_key(user_id))
-        return dict(row.value) if row else aggregate_user_stats(uow, user_id)
+        return public(row.value) if row else aggregate_user_stats(uow, user_id)
 
 
 def user_stats(user_id: uuid.UUID) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from gbc.queue.jobs import (
     StatsRecomputePayload,
     TransactionCreatePayload,
 )
-from gbc.stats.service import recompute_user_stats
+from gbc.stats.service import apply_new_games, recompute_user_stats
 from gbc.wallet.chain_credits import complete_withdrawal, credit_chain_event
 
 Handler = Callable[[UnitOfWork, Payload], object]
@@ -53,7 +53,11 @@ def _transaction_create(uow: UnitOfWork, payload: TransactionCreatePayload) -> N
 
 
 def _stats_recompute(uow: UnitOfWork, payload: StatsRecomputePayload) -> None:
-    recompute_user_stats(uow, payload.user_id)
+    # After a game: add what ended since the last update. Nightly or manual: count everything again.
+    if payload.game_id is not None:
+        apply_new_games(uow, payload.user_id)
+    else:
+        recompute_user_stats(uow, payload.user_id)
 
 
 def _deposit(uow: UnitOfWork, payload: ChainEventPayload) -> None:

@@ -1,0 +1,1 @@
+"""Top players by period."""
