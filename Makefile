@@ -17,7 +17,7 @@ FN ?= ApiFunction
 ARGS ?=
 
 .PHONY: dev reset-dev test test-unit lint format template-check build deploy invoke migrate bench clean venv \
-        tools redrive bench-house-edge
+        tools redrive bench-house-edge bench-compare
 
 venv: $(VENV)/.installed $(PTH)
 
@@ -81,6 +81,10 @@ deploy: build
 
 bench: venv
 	$(PY) -m bench $(ARGS)
+
+## The seed's profile comparison: the same workload with the cache off and on, plus scaling curves.
+bench-compare: venv
+	$(PY) -m bench.compare $(ARGS)
 
 ## Basic strategy through the real engine; fails unless the house edge lands in 0.2-0.6 %.
 bench-house-edge: venv

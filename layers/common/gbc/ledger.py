@@ -99,7 +99,7 @@ def apply_balance_change(
         created_at=row.created_at,
     )
     _sync_user(uow, user_id)
-    invalidate_after_commit(uow, user_id)  # balance, wallet, ledger pages
+    invalidate_after_commit(uow, user_id, ("wallet",))  # balance, wallet summary, ledger pages
     return entry, True
 
 

@@ -38,6 +38,8 @@ class Settings(BaseSettings):
 
     redis_url: str = "redis://127.0.0.1:6379/0"
     redis_timeout: float = 0.5
+    # Off: every read goes to the database (bench-compare measures both).
+    cache_enabled: bool = True
 
     # SQS: the endpoint is only set locally (moto server); in AWS boto3 finds the regional one.
     sqs_endpoint_url: str | None = None

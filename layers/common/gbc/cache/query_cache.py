@@ -1,8 +1,8 @@
 """The query cache: `cache_query(key, ttl, loader)` with the seed's keys and TTLs.
 
-- O(1) invalidation: every user-scoped key embeds the user's generation number
-  (`query:gen:{u}`); `invalidate_user_caches` increments it, and the old keys are never read again
-  (their TTL cleans them up). No KEYS, no SCAN.
+- O(1) invalidation: every user-scoped key embeds the generation number of the user's family of
+  queries (`query:gen:{games|wallet}:{u}`); `invalidate_user_caches` increments it, and the old keys
+  are never read again (their TTL cleans them up). No KEYS, no SCAN.
 - One loader per burst of misses on a key: the first miss takes a short lock (SET NX PX), the others
   wait briefly for its value and only load themselves if it does not come.
 - Never stale after a write: invalidation runs after the commit, and a loader that started before it
@@ -26,6 +26,7 @@ from gbc.cache import codec
 from gbc.cache.client import redis_client
 from gbc.data.transaction import UnitOfWork
 from gbc.observability import logger, metrics
+from gbc.settings import get_settings
 
 T = TypeVar("T")
 
@@ -83,8 +84,15 @@ class CircuitBreaker:
 breaker = CircuitBreaker()
 
 
-def _gen_key(user_id: uuid.UUID | str) -> str:
-    return f"query:gen:{user_id}"
+# A user's cached queries fall in two families, each with its own generation, so a bet (money moved)
+# does not throw away the game history, and a finished game's stats do not throw away the wallet.
+FAMILY = {"user_stats": "games", "user_history": "games", "wallet_summary": "wallet", "transactions": "wallet"}
+Families = tuple[str, ...]
+ALL_FAMILIES: Families = ("games", "wallet")
+
+
+def _gen_key(family: str, user_id: uuid.UUID | str) -> str:
+    return f"query:gen:{family}:{user_id}"
 
 
 class Keys:
@@ -110,7 +118,7 @@ class Keys:
 def _physical(client: redis.Redis, kind: str, rest: str, user_id: uuid.UUID | str | None) -> str:
     if user_id is None:
         return f"query:{kind}:{rest}"
-    generation = client.get(_gen_key(user_id)) or b"0"
+    generation = client.get(_gen_key(FAMILY[kind], user_id)) or b"0"
     return f"query:{kind}:g{generation.decode()}:{rest}"
 
 
@@ -124,7 +132,7 @@ def cache_query(
 ) -> T:
     """The cached value of a query, or the loader's (cached for `ttl`, default the kind's TTL, when
     `store_if` accepts it)."""
-    if not breaker.allow():
+    if not get_settings().cache_enabled or not breaker.allow():
         return loader()
     client = redis_client()
     try:
@@ -174,10 +182,14 @@ def _load_once(
     return value
 
 
-def invalidate_user_caches(user_id: uuid.UUID | str) -> None:
-    """Everything cached for a user becomes unreachable: one INCR, however many keys they have."""
+def invalidate_user_caches(user_id: uuid.UUID | str, families: Families = ALL_FAMILIES) -> None:
+    """Everything cached for a user (in those families) becomes unreachable: one INCR per family,
+    in one round trip, however many keys they have."""
     try:
-        redis_client().incr(_gen_key(user_id))
+        pipe = redis_client().pipeline(transaction=False)
+        for family in families:
+            pipe.incr(_gen_key(family, user_id))
+        pipe.execute()
     except redis.RedisError as exc:
         breaker.failure()
         logger.warning(
@@ -185,12 +197,13 @@ def invalidate_user_caches(user_id: uuid.UUID | str) -> None:
         )
 
 
-def invalidate_after_commit(uow: UnitOfWork, user_id: uuid.UUID) -> None:
-    """Invalidate a user's caches once the transaction commits (once per transaction and user)."""
-    pending: set[uuid.UUID] = uow.info.setdefault("invalidate_users", set())
-    if user_id not in pending:
-        pending.add(user_id)
-        uow.after_commit(lambda: invalidate_user_caches(user_id))
+def invalidate_after_commit(uow: UnitOfWork, user_id: uuid.UUID, families: Families = ALL_FAMILIES) -> None:
+    """Invalidate a user's caches once the transaction commits (once per transaction, user, family)."""
+    pending: set[tuple[uuid.UUID, str]] = uow.info.setdefault("invalidate_users", set())
+    fresh = tuple(f for f in families if (user_id, f) not in pending)
+    if fresh:
+        pending.update((user_id, f) for f in fresh)
+        uow.after_commit(lambda: invalidate_user_caches(user_id, fresh))
 
 
 def invalidate_game_caches(game_id: uuid.UUID | str, user_id: uuid.UUID | str) -> None:
@@ -199,7 +212,7 @@ def invalidate_game_caches(game_id: uuid.UUID | str, user_id: uuid.UUID | str) -
     except redis.RedisError as exc:
         breaker.failure()
         logger.warning("[Cache] invalidation failed", extra={"error": repr(exc), "game": str(game_id)})
-    invalidate_user_caches(user_id)
+    invalidate_user_caches(user_id, ("games",))
 
 
 def cache_stats() -> dict[str, Any]:

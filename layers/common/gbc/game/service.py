@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from gbc.cache.query_cache import cache_query
+from gbc.cache.query_cache import cache_query, invalidate_game_caches
 from gbc.data.models import Game, GameMove, GameResult, GameState, TransactionType, User
 from gbc.data.transaction import UnitOfWork, unit_of_work
 from gbc.errors import Conflict, DomainError, NotFound
@@ -91,6 +91,8 @@ def _settle(uow: UnitOfWork, game: Game, round_: engine.Round) -> Decimal | None
             uow, game.user_id, kind, outcome.win_amount, f"{game.id}:settle", {"result": outcome.result}
         )
         balance = entry.balance_after
+    # History and stats change with the round's end (the settlement's ledger row covers the wallet).
+    uow.after_commit(lambda: invalidate_game_caches(game.id, game.user_id))
     enqueue_job(
         "stats:recompute", StatsRecomputePayload(userId=game.user_id, trigger="game:ended", gameId=game.id), uow
     )

@@ -113,7 +113,7 @@ def _store(uow: UnitOfWork, user_id: uuid.UUID, stats: dict[str, Any]) -> None:
             index_elements=[SystemConfig.key], set_={"value": statement.excluded.value, "updated_at": func.now()}
         )
     )
-    invalidate_after_commit(uow, user_id)
+    invalidate_after_commit(uow, user_id, ("games",))
 
 
 def _locked_stats(uow: UnitOfWork, user_id: uuid.UUID) -> dict[str, Any] | None:

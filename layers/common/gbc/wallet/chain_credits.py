@@ -76,7 +76,7 @@ def complete_withdrawal(uow: UnitOfWork, payload: ChainEventPayload) -> bool:
     withdrawal.status = WithdrawalStatus.COMPLETED
     withdrawal.tx_hash = payload.tx_hash.lower()
     withdrawal.completed_at = datetime.now(UTC)
-    invalidate_after_commit(uow, withdrawal.user_id)  # the wallet's pending withdrawals
+    invalidate_after_commit(uow, withdrawal.user_id, ("wallet",))  # its pending withdrawals
     logger.info(
         f"[Worker] Processed withdrawal: {payload.amount} GBC for user {withdrawal.user_id}",
         extra={"nonce": payload.nonce},
