@@ -116,15 +116,21 @@ def history_curve(user_id: uuid.UUID, sizes: list[int], samples: int = 200) -> l
     from sqlalchemy import text
 
     from bench.game import in_process_client
-    from gbc.data.engine import get_engine
+    from gbc.data.engine import build_engine
+    from gbc.settings import get_settings
 
     _set_cache(False)
     call = in_process_client(user_id)
+    # pg8000's timeout is per socket read: bulk inserts need far more than a request's 5 s.
+    bulk = build_engine(get_settings().model_copy(update={"db_connect_timeout": 600.0}))
     curve = []
     for size in sizes:
-        with get_engine().begin() as conn:
-            have = conn.execute(text("SELECT count(*) FROM games")).scalar_one()
-            if size > have:
+        while True:
+            with bulk.begin() as conn:
+                have = conn.execute(text("SELECT count(*) FROM games")).scalar_one()
+                if size <= have:
+                    break
+                batch = min(size - have, 200_000)
                 # Other players' ended games, inserted set-wise by the database.
                 conn.execute(
                     text(
@@ -143,9 +149,10 @@ def history_curve(user_id: uuid.UUID, sizes: list[int], samples: int = 200) -> l
                         FROM generate_series(1, :rows) g JOIN numbered p ON p.n = 1 + mod(g, :players)
                         """
                     ),
-                    {"rows": size - have, "players": max(1, (size - have) // 1000), "base": 10**12 + have},
+                    {"rows": batch, "players": max(1, batch // 1000), "base": 10**12 + have},
                 )
-                conn.execute(text("ANALYZE games"))
+        with bulk.begin() as conn:
+            conn.execute(text("ANALYZE games"))
         for _ in range(20):
             call("GET", "/api/history?limit=20")
         times = []

@@ -221,6 +221,14 @@ def cmd_redrive(args: argparse.Namespace) -> int:
         return redrive.main(["--queue", args.queue, *(["--move"] if args.move else []), *args.rest])
 
 
+def cmd_stats(args: argparse.Namespace) -> int:
+    """The manual stats recompute against the local stack's database."""
+    from gbc.stats import recompute
+
+    with _environment(args.data_dir):
+        return recompute.main(["--all"] if args.all else ["--user", args.user])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m devstack", description=__doc__)
     parser.add_argument("--data-dir", type=Path, default=DATA_DIR, help="where embedded services keep data")
@@ -272,6 +280,12 @@ def main(argv: list[str] | None = None) -> int:
     dlq.add_argument("--move", action="store_true")
     dlq.add_argument("rest", nargs="*", help="more options for gbc.queue.redrive, e.g. --limit 5")
     dlq.set_defaults(func=cmd_redrive)
+
+    stats = sub.add_parser("stats", help="recompute precomputed stats: --all or --user ID")
+    who = stats.add_mutually_exclusive_group(required=True)
+    who.add_argument("--all", action="store_true")
+    who.add_argument("--user")
+    stats.set_defaults(func=cmd_stats)
 
     args = parser.parse_args(argv)
     return int(args.func(args))
