@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any, TypeVar
 
 import redis
@@ -115,11 +116,28 @@ class Keys:
         return "transactions", f"{user_id}:{cursor or 'start'}:{limit}"
 
 
-def _physical(client: redis.Redis, kind: str, rest: str, user_id: uuid.UUID | str | None) -> str:
-    if user_id is None:
-        return f"query:{kind}:{rest}"
-    generation = client.get(_gen_key(FAMILY[kind], user_id)) or b"0"
-    return f"query:{kind}:g{generation.decode()}:{rest}"
+# One round trip for a user-scoped lookup: read the family's generation, build the key, count the
+# lookup, read the value. (The key is built inside the script, which assumes non-cluster Redis.)
+_LOOKUP = """
+local key = ARGV[1] .. (redis.call('GET', KEYS[1]) or '0') .. ARGV[2]
+redis.call('INCR', KEYS[2])
+return {key, redis.call('GET', key)}
+"""
+
+
+@lru_cache(maxsize=4)
+def _lookup_script(client: redis.Redis) -> Any:
+    return client.register_script(_LOOKUP)
+
+
+def _lookup(client: redis.Redis, kind: str, rest: str, user_id: uuid.UUID | str | None) -> tuple[str, bytes | None]:
+    if user_id is None:  # global keys (an ended game, the leaderboard) have no generation
+        key = f"query:{kind}:{rest}"
+        raw, _ = client.pipeline(transaction=False).get(key).incr(LOOKUPS_KEY).execute()
+        return key, raw
+    script = _lookup_script(client)
+    key, raw = script(keys=[_gen_key(FAMILY[kind], user_id), LOOKUPS_KEY], args=[f"query:{kind}:g", f":{rest}"])
+    return key.decode(), raw
 
 
 def cache_query(
@@ -136,8 +154,7 @@ def cache_query(
         return loader()
     client = redis_client()
     try:
-        key = _physical(client, kind, rest, user_id)
-        raw, _ = client.pipeline(transaction=False).get(key).incr(LOOKUPS_KEY).execute()
+        key, raw = _lookup(client, kind, rest, user_id)
         breaker.success()
     except redis.RedisError as exc:
         breaker.failure()

@@ -47,12 +47,13 @@ def user_stats(user_id: uuid.UUID) -> dict[str, Any]:
 
 
 def history_page(user_id: uuid.UUID, limit: int, cursor: str | None, result_filter: str) -> dict[str, Any]:
-    page = cache_query(
+    """One cache entry holds the page and the stats: both belong to the games family, so they are
+    invalidated together, and a cached page costs one lookup."""
+    return cache_query(
         *Keys.user_history(user_id, cursor, result_filter, limit),
-        lambda: _load_history(user_id, limit, cursor, result_filter),
+        lambda: {**_load_history(user_id, limit, cursor, result_filter), "stats": _load_stats(user_id)},
         user_id=user_id,
     )
-    return {**page, "stats": user_stats(user_id)}
 
 
 def _load_history(user_id: uuid.UUID, limit: int, cursor: str | None, result_filter: str) -> dict[str, Any]:
