@@ -199,3 +199,36 @@ def test_health_reports_the_hit_rate(db):
         call_api("GET", "/api/wallet", user_id=user.id)
     cache = call_api("GET", "/api/health").body["cache"]
     assert cache["hitRate"] == 75.0 and cache["totalKeys"] >= 1 and cache["connected"] is True
+
+
+def test_read_your_writes_withdrawal_completed_on_chain(db, services):
+    user = _funded("50")
+    response = call_api(
+        "POST", "/api/withdraw", body={"amount": 20, "walletAddress": user.wallet_address}, user_id=user.id
+    )
+    nonce = int(response.body["withdrawal"]["nonce"])
+    assert _warm(user)[0]["pendingWithdrawalTotal"] == "20"
+    receive(services["queues"]["JobsQueue"])  # the audit job, not needed here
+    enqueue_job(
+        "blockchain:withdraw",
+        ChainEventPayload(
+            chainId=1,
+            txHash="0x" + "ef" * 32,
+            logIndex=0,
+            blockNumber=9,
+            address=user.wallet_address,
+            amount=Decimal(20),
+            nonce=nonce,
+        ),
+    )
+    run_worker(receive(services["queues"]["PriorityQueue"]))
+    wallet = call_api("GET", "/api/wallet", user_id=user.id).body
+    assert wallet["pendingWithdrawals"] == [] and wallet["balance"] == "30"
+
+
+def test_a_rename_shows_on_the_leaderboard_at_once(db):
+    user = make_user(username="before")
+    add_ended_games(user.id, [GameResult.WIN])
+    assert call_api("GET", "/api/leaderboard", query={"period": "all"}).body["players"][0]["username"] == "before"
+    assert call_api("PATCH", "/api/user", body={"username": "after"}, user_id=user.id).status == 200
+    assert call_api("GET", "/api/leaderboard", query={"period": "all"}).body["players"][0]["username"] == "after"

@@ -232,6 +232,15 @@ def invalidate_game_caches(game_id: uuid.UUID | str, user_id: uuid.UUID | str) -
     invalidate_user_caches(user_id, ("games",))
 
 
+def invalidate_leaderboards() -> None:
+    """A renamed player shows under the new name at once (three keys, whatever the board holds)."""
+    try:
+        redis_client().delete(*(f"query:leaderboard:{period}" for period in ("daily", "weekly", "all")))
+    except redis.RedisError as exc:
+        breaker.failure()
+        logger.warning("[Cache] invalidation failed", extra={"error": repr(exc), "what": "leaderboard"})
+
+
 def cache_stats() -> dict[str, Any]:
     """{connected, totalKeys, memory, hitRate} for GET /api/health."""
     client = redis_client()

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from gbc.api.schemas import UserUpdate
-from gbc.cache.query_cache import invalidate_after_commit
+from gbc.cache.query_cache import invalidate_after_commit, invalidate_leaderboards
 from gbc.chain.address import checksum
 from gbc.data.models import User
 from gbc.data.transaction import unit_of_work
@@ -69,6 +69,8 @@ def update_user(user_id: uuid.UUID, update: UserUpdate, meta: RequestMeta) -> di
             )
             view = user_view(user)
             invalidate_after_commit(uow, user_id)
+            if "username" in changes:
+                uow.after_commit(invalidate_leaderboards)
     except IntegrityError as exc:
         field = "username" if "username" in str(exc.orig) else "email"
         raise Conflict(f"{field} is already taken", field=field) from exc
