@@ -388,3 +388,29 @@ def test_redrive_lists_then_moves_dlq_messages_back(db, services):
         for m in batch:
             sqs_client().delete_message(QueueUrl=source, ReceiptHandle=m["ReceiptHandle"])
     assert sorted(json.loads(m["Body"])["n"] for m in moved) == list(range(12))
+
+
+def test_the_same_chain_log_as_two_concurrent_jobs_credits_once_without_failing(db, services):
+    user = make_user()
+    payload = _chain_payload(user.wallet_address, "4")
+    jobs = [new_job("blockchain:deposit", payload) for _ in range(2)]
+    from gbc.queue.handlers import process_job
+
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def run(job):
+        barrier.wait()
+        try:
+            process_job(job)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert _balance(user.id) == Decimal(4)
+    assert _count(Transaction) == 1

@@ -118,16 +118,34 @@ class Keys:
 
 # One round trip for a user-scoped lookup: read the family's generation, build the key, count the
 # lookup, read the value. (The key is built inside the script, which assumes non-cluster Redis.)
+# A missing generation (first use, or evicted) starts at the current time in microseconds, never at
+# 0: numbers used before an eviction are always smaller, so old entries can never come back.
 _LOOKUP = """
-local key = ARGV[1] .. (redis.call('GET', KEYS[1]) or '0') .. ARGV[2]
+local generation = redis.call('GET', KEYS[1])
+if not generation then
+  generation = ARGV[3]
+  redis.call('SET', KEYS[1], generation, 'NX')
+  generation = redis.call('GET', KEYS[1])
+end
+local key = ARGV[1] .. generation .. ARGV[2]
 redis.call('INCR', KEYS[2])
 return {key, redis.call('GET', key)}
 """
+_INVALIDATE = """
+for i, key in ipairs(KEYS) do
+  if redis.call('SET', key, ARGV[1], 'NX') == false then redis.call('INCR', key) end
+end
+return #KEYS
+"""
 
 
-@lru_cache(maxsize=4)
-def _lookup_script(client: redis.Redis) -> Any:
-    return client.register_script(_LOOKUP)
+def _seed() -> str:
+    return str(time.time_ns() // 1000)
+
+
+@lru_cache(maxsize=8)
+def _script(client: redis.Redis, source: str) -> Any:
+    return client.register_script(source)
 
 
 def _lookup(client: redis.Redis, kind: str, rest: str, user_id: uuid.UUID | str | None) -> tuple[str, bytes | None]:
@@ -135,8 +153,9 @@ def _lookup(client: redis.Redis, kind: str, rest: str, user_id: uuid.UUID | str 
         key = f"query:{kind}:{rest}"
         raw, _ = client.pipeline(transaction=False).get(key).incr(LOOKUPS_KEY).execute()
         return key, raw
-    script = _lookup_script(client)
-    key, raw = script(keys=[_gen_key(FAMILY[kind], user_id), LOOKUPS_KEY], args=[f"query:{kind}:g", f":{rest}"])
+    key, raw = _script(client, _LOOKUP)(
+        keys=[_gen_key(FAMILY[kind], user_id), LOOKUPS_KEY], args=[f"query:{kind}:g", f":{rest}", _seed()]
+    )
     return key.decode(), raw
 
 
@@ -200,13 +219,11 @@ def _load_once(
 
 
 def invalidate_user_caches(user_id: uuid.UUID | str, families: Families = ALL_FAMILIES) -> None:
-    """Everything cached for a user (in those families) becomes unreachable: one INCR per family,
-    in one round trip, however many keys they have."""
+    """Everything cached for a user (in those families) becomes unreachable: one INCR per family
+    (or a fresh time-based generation), in one round trip, however many keys they have."""
     try:
-        pipe = redis_client().pipeline(transaction=False)
-        for family in families:
-            pipe.incr(_gen_key(family, user_id))
-        pipe.execute()
+        client = redis_client()
+        _script(client, _INVALIDATE)(keys=[_gen_key(f, user_id) for f in families], args=[_seed()])
     except redis.RedisError as exc:
         breaker.failure()
         logger.warning(

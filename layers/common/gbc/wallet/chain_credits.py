@@ -4,15 +4,17 @@ a Deposit or FaucetClaim credits the player; a Withdraw completes the held withd
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
 
 from gbc.cache.query_cache import invalidate_after_commit
 from gbc.data.models import ChainEvent, ChainEventStatus, TransactionType, User, Withdrawal, WithdrawalStatus
 from gbc.data.transaction import UnitOfWork
 from gbc.errors import Conflict, NotFound
-from gbc.ledger import apply_balance_change
+from gbc.ledger import apply_balance_change, find_entry
 from gbc.observability import logger
 from gbc.queue.jobs import ChainEventPayload
 
@@ -43,14 +45,26 @@ def _mark_event_processed(uow: UnitOfWork, payload: ChainEventPayload) -> None:
 def credit_chain_event(uow: UnitOfWork, payload: ChainEventPayload, kind: TransactionType) -> bool:
     """Deposit or faucet claim: credit once. Returns False when the event had been credited."""
     user = _user_for_wallet(uow, payload.address)
-    entry, applied = apply_balance_change(
-        uow,
-        user.id,
-        kind,
-        payload.amount,
-        event_reference(payload),
-        {"txHash": payload.tx_hash, "logIndex": payload.log_index, "blockNumber": payload.block_number},
-    )
+    reference = event_reference(payload)
+    try:
+        # A savepoint: the same log arriving as two jobs at once must end as "already credited", not as
+        # a failed job (the second UPDATE passes its NOT EXISTS on its snapshot, then hits the unique key).
+        with uow.session.begin_nested():
+            entry, applied = apply_balance_change(
+                uow,
+                user.id,
+                kind,
+                payload.amount,
+                reference,
+                {"txHash": payload.tx_hash, "logIndex": payload.log_index, "blockNumber": payload.block_number},
+            )
+    except IntegrityError as exc:
+        if "uq_transactions_type_reference" not in str(exc.orig):
+            raise
+        found = find_entry(uow, kind, reference)
+        if found is None:
+            raise
+        entry, applied = found, False
     _mark_event_processed(uow, payload)
     if applied:
         label = "deposit" if kind is TransactionType.DEPOSIT else "faucet claim"
@@ -64,7 +78,10 @@ def complete_withdrawal(uow: UnitOfWork, payload: ChainEventPayload) -> bool:
     """The vault paid a voucher out: the held withdrawal with that nonce is COMPLETED, once."""
     if payload.nonce is None:
         raise NotFound("Withdraw event without a nonce")
-    withdrawal = uow.session.scalar(select(Withdrawal).where(Withdrawal.nonce == payload.nonce).with_for_update())
+    # As NUMERIC: a uint256 nonce does not fit the bigint a plain int parameter is sent as.
+    withdrawal = uow.session.scalar(
+        select(Withdrawal).where(Withdrawal.nonce == Decimal(payload.nonce)).with_for_update()
+    )
     if withdrawal is None:
         raise NotFound("no withdrawal with this nonce", nonce=payload.nonce)
     _mark_event_processed(uow, payload)
