@@ -146,14 +146,15 @@ def test_fairness_verification(db):
         ).body
     verified = call_api("GET", f"/api/game/{game['id']}/verify", user_id=user.id)
     assert verified.status == 200 and verified.body["valid"] is True
-    assert verified.body["serverSeed"] and verified.body["checks"] == {"commitment": True, "cards": True}
-    # Tamper with the stored round: verification notices.
+    assert verified.body["serverSeed"] and verified.body["checks"] == {"commitment": True, "replay": True}
+    # Tamper with the stored round, even by only swapping the dealer's cards: verification notices.
     with unit_of_work() as uow:
         row = uow.session.get(Game, uuid.UUID(game["id"]))
         hands = dict(row.hands)
-        hands["dealer"] = [(c + 1) % 52 for c in hands["dealer"]]
+        hands["dealer"] = list(reversed(hands["dealer"]))
         row.hands = hands
-    assert call_api("GET", f"/api/game/{game['id']}/verify", user_id=user.id).body["valid"] is False
+    tampered = call_api("GET", f"/api/game/{game['id']}/verify", user_id=user.id).body
+    assert tampered["valid"] is False and tampered["checks"]["replay"] is False
 
 
 def test_two_concurrent_actions_on_one_game_one_wins(db, monkeypatch):

@@ -246,3 +246,11 @@ def test_a_rename_shows_on_the_leaderboard_at_once(db):
     assert call_api("GET", "/api/leaderboard", query={"period": "all"}).body["players"][0]["username"] == "before"
     assert call_api("PATCH", "/api/user", body={"username": "after"}, user_id=user.id).status == 200
     assert call_api("GET", "/api/leaderboard", query={"period": "all"}).body["players"][0]["username"] == "after"
+
+
+def test_a_loader_never_releases_someone_elses_lock(db):
+    redis_client().set("lock:query:game:held", "someone-else", px=5000)
+    # A follower waits for the holder, gives up, loads and stores by itself, and leaves the lock alone.
+    assert cache_query("game", "held", lambda: {"v": 1}) == {"v": 1}
+    assert redis_client().get("lock:query:game:held") == b"someone-else"
+    assert cache_query("game", "held", lambda: {"v": 2}) == {"v": 1}, "the value was stored"

@@ -139,6 +139,15 @@ return #KEYS
 """
 
 
+# Store the value and release the lock only if it is still ours (a slow loader whose lock expired
+# must not release the next loader's).
+_STORE = """
+if ARGV[3] == '1' then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end
+if ARGV[4] ~= '' and redis.call('GET', KEYS[2]) == ARGV[4] then redis.call('DEL', KEYS[2]) end
+return 1
+"""
+
+
 def _seed() -> str:
     return str(time.time_ns() // 1000)
 
@@ -191,11 +200,12 @@ def cache_query(
 def _load_once(
     client: redis.Redis, key: str, ttl: int, loader: Callable[[], T], store_if: Callable[[T], bool] | None
 ) -> T:
-    lock = f"lock:{key}"
+    lock, token = f"lock:{key}", uuid.uuid4().hex
     try:
         client.incr(MISSES_KEY)
-        leader = bool(client.set(lock, b"1", nx=True, px=LOCK_MS))
+        leader = bool(client.set(lock, token, nx=True, px=LOCK_MS))
         if not leader:
+            token = ""  # a follower never releases the leader's lock
             deadline = time.monotonic() + WAIT_FOR_LOADER_S
             while time.monotonic() < deadline:
                 time.sleep(0.01)
@@ -208,10 +218,8 @@ def _load_once(
         return loader()
     value = loader()
     try:
-        pipe = client.pipeline(transaction=False)
-        if store_if is None or store_if(value):
-            pipe.set(key, codec.dumps(value), ex=ttl)
-        pipe.delete(lock).execute()
+        store = "1" if store_if is None or store_if(value) else "0"
+        _script(client, _STORE)(keys=[key, lock], args=[codec.dumps(value), ttl, store, token])
     except redis.RedisError as exc:
         breaker.failure()
         logger.warning("[Cache] could not store a value", extra={"error": repr(exc)})

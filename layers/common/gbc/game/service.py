@@ -220,28 +220,46 @@ def get_game(user_id: uuid.UUID, game_id: uuid.UUID) -> dict[str, Any]:
     return found["view"]
 
 
+def _replay(bet: Decimal, moves: list[GameMove], shoe: engine.Shoe) -> engine.Round | None:
+    """The round the recorded bet and moves produce on a shoe; None if a move would be refused."""
+    try:
+        round_ = engine.deal(bet, shoe)
+        for move in moves:
+            amount = Decimal(move.payload["amount"]) if move.payload and "amount" in move.payload else None
+            round_ = engine.apply(round_, move.move, shoe, amount)
+    except engine.IllegalAction:
+        return None
+    return round_
+
+
 def verify_game(user_id: uuid.UUID, game_id: uuid.UUID) -> dict[str, Any]:
-    """Re-derive an ended game's shoe from its revealed seeds and check every card dealt."""
+    """Re-derive an ended game's shoe from its revealed seeds and replay the recorded moves on it:
+    the result must be the stored round, card for card and in order."""
     with unit_of_work() as uow:
         game = uow.session.get(Game, game_id)
         if game is None or game.user_id != user_id:
             raise NotFound("game not found")
         if game.ended_at is None:
             raise Conflict("the server seed is revealed when the game ends", field="gameId")
-        round_ = engine.Round.from_dict(game.hands)
+        moves = list(
+            uow.session.scalars(
+                select(GameMove).where(GameMove.game_id == game_id, GameMove.move != "deal").order_by(GameMove.id)
+            )
+        )
     seeds = game.fairness
-    derived = fairness.derive_shoe(seeds["serverSeed"], seeds["clientSeed"], int(seeds["nonce"]))[: round_.cursor]
-    recorded = [card for hand in round_.hands for card in hand.cards] + list(round_.dealer)
+    stored = engine.Round.from_dict(game.hands)
+    shoe = fairness.FairShoe(seeds["serverSeed"], seeds["clientSeed"], int(seeds["nonce"]))
+    replayed = _replay(stored.bet, moves, shoe)
     checks = {
         "commitment": fairness.commitment(seeds["serverSeed"]) == seeds["serverSeedHash"],
-        # Every card on the table came from the re-derived shoe, and nothing else was drawn.
-        "cards": sorted(recorded) == sorted(derived),
+        "replay": replayed is not None and replayed.to_dict() == stored.to_dict(),
     }
     return {
         "gameId": str(game.id),
         "valid": all(checks.values()),
         "checks": checks,
         **_fairness_view(game),
-        "shoePrefix": [engine.card_label(c) for c in derived],
+        "moves": [m.move for m in moves],
+        "shoePrefix": [engine.card_label(shoe.card(i)) for i in range(stored.cursor)],
         "algorithm": "forward Fisher-Yates over 6 decks driven by HMAC-SHA256(serverSeed, clientSeed:nonce:counter)",
     }
