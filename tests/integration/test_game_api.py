@@ -11,22 +11,14 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from gbc.data.models import Game, GameMove, TransactionType
+from gbc.data.models import Game, GameMove
 from gbc.data.transaction import unit_of_work
 from gbc.game import engine, service
-from gbc.ledger import apply_balance_change
 from gbc.wallet.service import ledger_total
 from tests.support.api import call_api
-from tests.support.factories import make_user
+from tests.support.factories import make_funded_user
 from tests.support.shoes import stack
 from tests.support.sqs import receive
-
-
-def _player(amount: str = "100"):
-    user = make_user()
-    with unit_of_work() as uow:
-        apply_balance_change(uow, user.id, TransactionType.ADMIN_ADJUSTMENT, Decimal(amount), f"seed:{user.id}")
-    return user
 
 
 def _create(user, bet="10", **extra):
@@ -46,7 +38,7 @@ def _balance_matches_ledger(user) -> Decimal:
 
 def test_bet_deal_stand_settle(db, services, monkeypatch):
     stack(monkeypatch, "10", "9", "Q", "8")  # player 20 vs dealer 17: player wins
-    user = _player()
+    user = make_funded_user()
     created = _create(user, clientSeed="lucky")
     assert created.status == 201, created.body
     game = created.body
@@ -67,7 +59,7 @@ def test_bet_deal_stand_settle(db, services, monkeypatch):
 
 def test_double_down_charges_the_extra_stake(db, monkeypatch):
     stack(monkeypatch, "6", "10", "5", "7", "K")  # 11 vs 17, double, draw K = 21
-    user = _player()
+    user = make_funded_user()
     game = _create(user).body
     doubled = _act(user, game["id"], "double_down")
     assert doubled.status == 200, doubled.body
@@ -79,7 +71,7 @@ def test_double_down_charges_the_extra_stake(db, monkeypatch):
 
 def test_a_double_you_cannot_afford_is_402_and_changes_nothing(db, monkeypatch):
     stack(monkeypatch, "6", "10", "5", "7", "K")
-    user = _player("15")
+    user = make_funded_user("15")
     game = _create(user).body
     response = _act(user, game["id"], "double_down")
     assert response.status == 402
@@ -90,7 +82,7 @@ def test_a_double_you_cannot_afford_is_402_and_changes_nothing(db, monkeypatch):
 
 def test_insurance_against_an_ace(db, monkeypatch):
     stack(monkeypatch, "10", "A", "9", "K")  # dealer blackjack: insurance pays 2:1
-    user = _player()
+    user = make_funded_user()
     game = _create(user).body
     assert game["phase"] == "INSURANCE"
     insured = _act(user, game["id"], "insurance", {"amount": "5"})
@@ -103,7 +95,7 @@ def test_insurance_against_an_ace(db, monkeypatch):
 
 def test_wrong_moves_get_clear_answers(db, monkeypatch):
     stack(monkeypatch, "10", "9", "8", "8")  # 18 vs 17, not a pair
-    user = _player()
+    user = make_funded_user()
     game = _create(user).body
     gid = game["id"]
     not_now = _act(user, gid, "split")
@@ -112,7 +104,7 @@ def test_wrong_moves_get_clear_answers(db, monkeypatch):
     assert ace.status == 400 and "soft totals" in ace.body["error"]
     assert _act(user, gid, "fly").status == 400
     assert _act(user, str(uuid.uuid4()), "stand").status == 404
-    assert _act(_player(), gid, "stand").status == 404, "another player's game"
+    assert _act(make_funded_user(), gid, "stand").status == 404, "another player's game"
     assert _create(user).status == 409, "one game at a time"
     assert _act(user, gid, "stand").status == 200
     over = _act(user, gid, "stand")
@@ -120,7 +112,7 @@ def test_wrong_moves_get_clear_answers(db, monkeypatch):
 
 
 def test_bet_limits_and_balance(db):
-    user = _player("5")
+    user = make_funded_user("5")
     assert _create(user, bet="0").status == 400
     too_big = _create(user, bet="10001")
     assert too_big.status == 400 and too_big.body["details"] == {"field": "betAmount"}
@@ -130,13 +122,13 @@ def test_bet_limits_and_balance(db):
 
 def test_bets_accept_numbers_and_strings_exactly(db, monkeypatch):
     stack(monkeypatch, "10", "9", "Q", "8")
-    user = _player()
+    user = make_funded_user()
     game = call_api("POST", "/api/game", body={"betAmount": 1.1}, user_id=user.id).body
     assert game["betAmount"] == "1.1" and game["balance"] == "98.9"
 
 
 def test_fairness_verification(db):
-    user = _player()
+    user = make_funded_user()
     game = _create(user).body
     if game["state"] != "ENDED":  # a natural can end the round at the deal
         assert call_api("GET", f"/api/game/{game['id']}/verify", user_id=user.id).status == 409
@@ -162,7 +154,7 @@ def test_fairness_verification(db):
 
 def test_two_concurrent_actions_on_one_game_one_wins(db, monkeypatch):
     stack(monkeypatch, "10", "9", "Q", "8")
-    user = _player()
+    user = make_funded_user()
     game = _create(user).body
     real_apply = engine.apply
 

@@ -14,14 +14,12 @@ import pytest
 from gbc.cache import query_cache
 from gbc.cache.client import redis_client
 from gbc.cache.query_cache import cache_query, invalidate_user_caches
-from gbc.data.models import GameResult, TransactionType
-from gbc.data.transaction import unit_of_work
-from gbc.ledger import apply_balance_change
+from gbc.data.models import GameResult
 from gbc.queue.jobs import ChainEventPayload, StatsRecomputePayload
 from gbc.queue.outbox import enqueue_job
 from tests.conftest import reset_clients
 from tests.support.api import call_api
-from tests.support.factories import make_user
+from tests.support.factories import make_funded_user, make_user
 from tests.support.games import add_ended_games
 from tests.support.sqs import receive, run_worker
 
@@ -111,13 +109,6 @@ def test_a_load_racing_an_invalidation_is_never_served(db):
     assert fresh == {"balance": "new"}
 
 
-def _funded(amount: str = "100"):
-    user = make_user()
-    with unit_of_work() as uow:
-        apply_balance_change(uow, user.id, TransactionType.ADMIN_ADJUSTMENT, Decimal(amount), f"seed:{user.id}")
-    return user
-
-
 def _warm(user):
     """Read everything cacheable once, so a stale read would show."""
     wallet = call_api("GET", "/api/wallet", user_id=user.id).body
@@ -127,7 +118,7 @@ def _warm(user):
 
 
 def test_read_your_writes_purchase_and_withdrawal(db, services):
-    user = _funded()
+    user = make_funded_user()
     _warm(user)
     assert call_api("POST", "/api/store/purchase", body={"itemId": "chips-ceramic"}, user_id=user.id).status == 201
     wallet, ledger, _ = _warm(user)
@@ -142,7 +133,7 @@ def test_read_your_writes_purchase_and_withdrawal(db, services):
 
 
 def test_read_your_writes_game_end_and_stats_job(db, services):
-    user = _funded()
+    user = make_funded_user()
     _warm(user)
     stats_before = call_api("GET", "/api/stats", user_id=user.id).body
     game = call_api("POST", "/api/game", body={"betAmount": "10"}, user_id=user.id).body
@@ -188,7 +179,7 @@ def test_read_your_writes_chain_credits_and_recompute(db, services):
 
 
 def test_redis_down_answers_from_the_database_without_waiting(db, monkeypatch):
-    user = _funded()
+    user = make_funded_user()
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:9/0")
     reset_clients()
     try:
@@ -208,7 +199,7 @@ def test_redis_down_answers_from_the_database_without_waiting(db, monkeypatch):
 
 
 def test_health_reports_the_hit_rate(db):
-    user = _funded()
+    user = make_funded_user()
     for _ in range(4):
         call_api("GET", "/api/wallet", user_id=user.id)
     cache = call_api("GET", "/api/health").body["cache"]
@@ -216,7 +207,7 @@ def test_health_reports_the_hit_rate(db):
 
 
 def test_read_your_writes_withdrawal_completed_on_chain(db, services):
-    user = _funded("50")
+    user = make_funded_user("50")
     response = call_api(
         "POST", "/api/withdraw", body={"amount": 20, "walletAddress": user.wallet_address}, user_id=user.id
     )

@@ -14,15 +14,8 @@ from gbc.data.transaction import unit_of_work
 from gbc.ledger import apply_balance_change
 from gbc.wallet.service import ledger_total
 from tests.support.api import call_api
-from tests.support.factories import make_user
+from tests.support.factories import make_funded_user, make_user
 from tests.support.games import add_ended_games
-
-
-def _funded_user(amount: str = "100"):
-    user = make_user()
-    with unit_of_work() as uow:
-        apply_balance_change(uow, user.id, TransactionType.ADMIN_ADJUSTMENT, Decimal(amount), f"seed:{user.id}")
-    return user
 
 
 def test_store_catalog_is_public_and_seeded(db):
@@ -34,7 +27,7 @@ def test_store_catalog_is_public_and_seeded(db):
 
 
 def test_purchase_debits_and_records_atomically(db):
-    user = _funded_user("100")
+    user = make_funded_user("100")
     response = call_api("POST", "/api/store/purchase", body={"itemId": "chips-ceramic", "quantity": 1}, user_id=user.id)
     assert response.status == 201, response.body
     assert response.body["total"] == "75" and response.body["balance"] == "25"
@@ -46,7 +39,7 @@ def test_purchase_debits_and_records_atomically(db):
 
 
 def test_purchase_validation_and_unknown_item(db):
-    user = _funded_user()
+    user = make_funded_user()
     bad = call_api(
         "POST", "/api/store/purchase", body={"itemId": "x", "quantity": 0, "currency": "ETH"}, user_id=user.id
     )
@@ -60,7 +53,7 @@ def test_purchase_validation_and_unknown_item(db):
 
 
 def test_wallet_summary_and_ledger_pages(db):
-    user = _funded_user("10")
+    user = make_funded_user("10")
     for i in range(5):
         with unit_of_work() as uow:
             apply_balance_change(uow, user.id, TransactionType.ADMIN_ADJUSTMENT, Decimal(1), f"adj:{i}")
@@ -122,7 +115,7 @@ def test_deposit_intent_tells_how_to_deposit(db):
 
 
 def test_withdrawal_holds_funds_and_signs_a_voucher(db):
-    user = _funded_user("50")
+    user = make_funded_user("50")
     address = "0x" + user.wallet_address[2:].upper()
     response = call_api("POST", "/api/withdraw", body={"amount": 20, "walletAddress": address}, user_id=user.id)
     assert response.status == 201, response.body
@@ -145,7 +138,7 @@ def test_withdrawal_holds_funds_and_signs_a_voucher(db):
 
 
 def test_withdrawal_refusals(db):
-    user = _funded_user("5")
+    user = make_funded_user("5")
     other = "0x" + "12" * 20
     assert call_api("POST", "/api/withdraw", body={"amount": 1, "walletAddress": other}, user_id=user.id).status == 400
     too_much = call_api(
