@@ -17,7 +17,7 @@ FN ?= ApiFunction
 ARGS ?=
 
 .PHONY: dev reset-dev test test-unit lint format template-check build deploy invoke migrate bench clean venv \
-        tools redrive bench-house-edge bench-compare
+        tools redrive bench-house-edge bench-compare contracts
 
 venv: $(VENV)/.installed $(PTH)
 
@@ -92,6 +92,10 @@ bench-house-edge: venv
 
 clean:
 	rm -rf .aws-sam .pytest_cache .ruff_cache bench/results
+
+## Compile contracts/*.vy (Vyper, offline) to the committed artifacts in contracts/build/.
+contracts: venv
+	$(PY) -m contracts.compile
 
 ## DLQ redrive on the local stack: `make redrive` lists, `make redrive ARGS=--move` moves back.
 redrive: venv

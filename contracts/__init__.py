@@ -1,0 +1,1 @@
+"""The GBC contracts (Vyper sources) and their compiled artifacts in contracts/build/."""
