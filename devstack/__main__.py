@@ -99,6 +99,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         shutil.rmtree(data_dir)
         log(f"reset: removed {data_dir}")
     started = time.perf_counter()
+    chain = "from the environment" if os.environ.get("CHAIN_RPC_URL") else "a fresh hardhat node"
     services = start_services(data_dir, sqs_port=args.sqs_port)
     # Ctrl-C and SIGTERM both stop everything. SIGINT is set explicitly: a shell that starts us in
     # the background leaves it ignored, and then Python would not raise KeyboardInterrupt.
@@ -138,6 +139,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         for route in stack.routes:
             log(f"  {route.method:6} {route.path:28} -> {route.function}{'' if route.authorizer else ' (public)'}")
         log(f"  SQS {env['SQS_ENDPOINT_URL']}; schedules every period/{args.schedule_speed:g}; data in {data_dir}")
+        log(f"  chain {env.get('CHAIN_RPC_URL')} ({chain}, id {env.get('CHAIN_ID')}); try `python -m devstack player`")
+        log(f"    token {env.get('TOKEN_ADDRESS')} vault {env.get('VAULT_ADDRESS')} faucet {env.get('FAUCET_ADDRESS')}")
         try:
             server.serve_forever()
         except KeyboardInterrupt:
@@ -286,6 +289,10 @@ def main(argv: list[str] | None = None) -> int:
     who.add_argument("--all", action="store_true")
     who.add_argument("--user")
     stats.set_defaults(func=cmd_stats)
+
+    from devstack import player  # web3 is imported only when the command runs
+
+    player.add_parser(sub)
 
     args = parser.parse_args(argv)
     return int(args.func(args))

@@ -114,9 +114,55 @@ def _local_secret(data_dir: Path, name: str) -> str:
     return path.read_text().strip()
 
 
+CHAIN_ENV = ("CHAIN_RPC_URL", "CHAIN_ID", "TOKEN_ADDRESS", "VAULT_ADDRESS", "FAUCET_ADDRESS", "CHAIN_START_BLOCK")
+
+
+def _start_chain(services: Services, data_dir: Path) -> dict[str, str]:
+    """A hardhat node on DEVSTACK_CHAIN_PORT (8545, or a free port) with the contracts deployed;
+    the deployment goes to <data_dir>/chain/deployment.json. Hardhat's chain lives in memory: every
+    start is a fresh chain, and CHAIN_START_BLOCK is its deployment block."""
+    from eth_account import Account
+
+    from devstack import chain
+
+    port = int(os.environ.get("DEVSTACK_CHAIN_PORT", 8545))
+    if _port_open("127.0.0.1", port):
+        port = free_port()
+    node = chain.start_node(port, data_dir / "chain" / "hardhat.log")
+    services._stoppers.append(node.stop)
+    signer = Account.from_key(os.environ.get("SIGNER_PRIVATE_KEY", LOCAL_SIGNER_KEY)).address
+    deployment = chain.deploy(node.url, signer=signer)
+    (data_dir / "chain" / "deployment.json").write_text(deployment.to_json())
+    return deployment.env()
+
+
+def _external_chain(data_dir: Path) -> dict[str, str]:
+    """CHAIN_RPC_URL and the contract addresses from the environment (a chain someone else runs);
+    written to <data_dir>/chain/deployment.json too, for `python -m devstack player`."""
+    from devstack.chain import Deployment
+
+    env = {name: os.environ[name] for name in CHAIN_ENV if os.environ.get(name)}
+    if len(env) == len(CHAIN_ENV):
+        deployment = Deployment(
+            chain_id=int(env["CHAIN_ID"]),
+            token=env["TOKEN_ADDRESS"],
+            vault=env["VAULT_ADDRESS"],
+            faucet=env["FAUCET_ADDRESS"],
+            deployer="",
+            signer="",
+            start_block=int(env["CHAIN_START_BLOCK"]),
+            rpc_url=env["CHAIN_RPC_URL"],
+            fresh_chain=False,
+        )
+        (data_dir / "chain").mkdir(exist_ok=True)
+        (data_dir / "chain" / "deployment.json").write_text(deployment.to_json())
+    return env
+
+
 def start_services(data_dir: Path, sqs_port: int = DEFAULT_SQS_PORT) -> Services:
-    """Start (or find) every service; returns their environment. DATABASE_URL, REDIS_URL and
-    SQS_ENDPOINT_URL in the environment override the embedded servers."""
+    """Start (or find) every service; returns their environment. DATABASE_URL, REDIS_URL,
+    SQS_ENDPOINT_URL and CHAIN_RPC_URL (with TOKEN_ADDRESS, VAULT_ADDRESS, ...) in the environment
+    override the embedded servers."""
     data_dir.mkdir(parents=True, exist_ok=True)
     services = Services()
     try:
@@ -125,6 +171,7 @@ def start_services(data_dir: Path, sqs_port: int = DEFAULT_SQS_PORT) -> Services
         env["REDIS_URL"] = os.environ.get("REDIS_URL") or _start_redis(services, data_dir)
         env["SQS_ENDPOINT_URL"] = os.environ.get("SQS_ENDPOINT_URL") or _start_sqs(services, data_dir, sqs_port)
         env["JWT_SECRET"] = os.environ.get("JWT_SECRET") or _local_secret(data_dir, "jwt_secret")
+        env.update(_external_chain(data_dir) if os.environ.get("CHAIN_RPC_URL") else _start_chain(services, data_dir))
     except BaseException:
         services.stop()
         raise
