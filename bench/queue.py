@@ -70,6 +70,7 @@ def _payload_factories(users: list[tuple[uuid.UUID, str]], count: int) -> dict[s
             txHash="0x" + uuid.uuid4().hex * 2,
             logIndex=0,
             blockNumber=i,
+            blockHash="0x" + f"{i:064x}",
             address=user[1],
             amount=Decimal("1.5"),
             nonce=nonce,

@@ -44,7 +44,7 @@ def test_health_degrades_instead_of_failing_when_redis_is_down(db, monkeypatch):
 @pytest.mark.parametrize(
     ("module", "event", "expected"),
     [
-        ("chain_poller_app", "schedule_chain_poller.json", {"chainId": 31337, "checkpoint": None}),
+        ("chain_poller_app", "schedule_chain_poller.json", {"chainId": 31337}),
         ("nightly_stats_app", "schedule_nightly_stats.json", {"activeUsers": 2}),
         ("outbox_sweep_app", "schedule_outbox_sweep.json", {"sent": 0}),
     ],

@@ -55,6 +55,7 @@ def _chain_payload(address: str, amount: str = "25.5", log_index: int = 0, nonce
         txHash=TX,
         logIndex=log_index,
         blockNumber=12,
+        blockHash="0x" + "c" * 64,
         address=address,
         amount=Decimal(amount),
         nonce=nonce,
@@ -86,7 +87,7 @@ def test_chain_credit_once_per_log_even_as_two_jobs(db, services, job_type, kind
     assert _count(Transaction, Transaction.type == kind) == 1
     with unit_of_work() as uow:
         row = uow.session.scalars(select(Transaction)).one()
-        assert row.reference_id == f"31337:{TX}:0"
+        assert row.reference_id == f"31337:{TX}:0@{'c' * 16}"  # the block hash tells re-mined logs apart
         assert (row.balance_before, row.balance_after) == (Decimal(0), Decimal("25.5"))
         if kind is TransactionType.DEPOSIT:
             assert uow.session.get(User, user.id).total_deposited == Decimal("25.5")

@@ -30,7 +30,13 @@ def test_envelope_round_trips_through_a_message():
 
 def test_withdrawals_go_to_the_priority_queue():
     payload = ChainEventPayload(
-        chainId=1, txHash="0x" + "a" * 64, logIndex=0, blockNumber=1, address="0x" + "b" * 40, amount=Decimal("1.5")
+        chainId=1,
+        txHash="0x" + "a" * 64,
+        logIndex=0,
+        blockNumber=1,
+        blockHash="0x" + "1" * 64,
+        address="0x" + "b" * 40,
+        amount=Decimal("1.5"),
     )
     assert new_job("blockchain:withdraw", payload).queue == "priority"
     assert new_job("blockchain:deposit", payload).queue == "jobs"

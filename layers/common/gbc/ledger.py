@@ -41,9 +41,9 @@ def apply_balance_change(
     unless the reference is already in the ledger, and the ledger row is inserted from what it returned.
     Only when nothing happened does a second query find out why."""
     totals: dict[str, Any] = {}
-    if type_ is TransactionType.DEPOSIT:
+    if type_ in (TransactionType.DEPOSIT, TransactionType.DEPOSIT_REVERSAL):
         totals["total_deposited"] = User.total_deposited + amount
-    elif type_ is TransactionType.WITHDRAWAL:
+    elif type_ in (TransactionType.WITHDRAWAL, TransactionType.WITHDRAWAL_REFUND):
         totals["total_withdrawn"] = User.total_withdrawn - amount
     condition = [User.id == user_id, User.balance + amount >= 0]
     if reference_id is not None:

@@ -68,10 +68,18 @@ class Settings(BaseSettings):
     # Contracts (deployed by the chain issue; zero address until then).
     vault_address: str = "0x0000000000000000000000000000000000000000"
     token_address: str = "0x0000000000000000000000000000000000000000"  # noqa: S105 - an address
+    faucet_address: str = "0x0000000000000000000000000000000000000000"
 
     chain_id: int = 31337
     chain_rpc_url: str | None = None
     chain_confirmations: int = 3
+    # The poller: where a chain without a checkpoint starts (the contracts' deployment block), the
+    # largest eth_getLogs range it asks for (it halves on a provider's "too many results" and grows
+    # back), how long one invocation keeps reading, and each JSON-RPC call's timeout.
+    chain_start_block: int = 0
+    chain_max_block_range: int = 2000
+    chain_poll_budget_seconds: float = 40.0
+    chain_rpc_timeout: float = 10.0
 
     outbox_sweep_age_seconds: int = 5
     # Retry backoff of a failed job: visibility base * 2^(receives-1), with jitter, capped.

@@ -77,6 +77,11 @@ class TransactionType(enum.StrEnum):
     STORE_PURCHASE = "STORE_PURCHASE"
     ADMIN_ADJUSTMENT = "ADMIN_ADJUSTMENT"
     SIGNUP_BONUS = "SIGNUP_BONUS"
+    # A held withdrawal whose voucher the chain can no longer accept, credited back.
+    WITHDRAWAL_REFUND = "WITHDRAWAL_REFUND"
+    # A chain credit whose block was orphaned by a reorg, taken back.
+    DEPOSIT_REVERSAL = "DEPOSIT_REVERSAL"
+    FAUCET_REVERSAL = "FAUCET_REVERSAL"
 
 
 class TransactionStatus(enum.StrEnum):
@@ -264,6 +269,9 @@ class ChainEvent(Base):
     __table_args__ = (
         UniqueConstraint("chain_id", "tx_hash", "log_index", name="uq_chain_events_log"),
         Index("ix_chain_events_block", "chain_id", "block_number"),
+        Index(
+            "ix_chain_events_withdraw_nonce", text("(args ->> 'nonce')"), postgresql_where=text("event = 'Withdraw'")
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
@@ -278,6 +286,19 @@ class ChainEvent(Base):
     status: Mapped[ChainEventStatus] = mapped_column(
         _pg_enum(ChainEventStatus, "chain_event_status"), default=ChainEventStatus.SEEN
     )
+    created_at: Mapped[datetime] = _created_at()
+
+
+class ChainBlock(Base):
+    """A block the poller relied on (a range's last block, or one with our events): its hash is what a
+    later poll compares with the chain to detect a reorg."""
+
+    __tablename__ = "chain_blocks"
+
+    chain_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    number: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    hash: Mapped[str] = mapped_column(String(66))
+    timestamp: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = _created_at()
 
 

@@ -48,6 +48,9 @@ class ChainEventPayload(Payload):
     tx_hash: str = Field(alias="txHash", pattern=r"^0x[0-9a-fA-F]{64}$")
     log_index: int = Field(alias="logIndex", ge=0)
     block_number: int = Field(alias="blockNumber", ge=0)
+    # Part of the credit's identity: a log re-mined in another block after a reorg is a new credit
+    # (the one in the orphaned block is reversed).
+    block_hash: str = Field(alias="blockHash", pattern=r"^0x[0-9a-fA-F]{64}$")
     address: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
     amount: Decimal = Field(gt=0)
     nonce: int | None = None

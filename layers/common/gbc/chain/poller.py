@@ -1,0 +1,182 @@
+"""The chain poller: from the checkpoint to the head minus N confirmations, one block range per DB
+transaction.
+
+Each range commits its events, their jobs (through the outbox), the hashes of the blocks it relied
+on, the new checkpoint and the refunds that the new confirmed time allows, all together: a crash
+anywhere leaves either the whole range or none of it. Before reading on, the checkpoint's block hash
+is compared with the chain's; a difference is a reorg, and the range above the last block both
+agree on is rewound (gbc.chain.reorg). The range size adapts: halved when the provider refuses a
+range, doubled again after each success, up to CHAIN_MAX_BLOCK_RANGE.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from dataclasses import dataclass, field, replace
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+
+from gbc.chain.checkpoint import Checkpoint, read_checkpoint, write_checkpoint
+from gbc.chain.events import SPECS, ChainLog, decode_log
+from gbc.chain.reorg import record_blocks, rewind
+from gbc.chain.rpc import BlockHeader, JsonRpcClient, RpcError
+from gbc.data.models import ChainEvent, ChainEventStatus
+from gbc.data.transaction import UnitOfWork, unit_of_work
+from gbc.observability import logger, metrics
+from gbc.queue.jobs import ChainEventPayload
+from gbc.queue.outbox import enqueue_job
+from gbc.settings import Settings, get_settings
+from gbc.wallet.refunds import refund_expired_withdrawals
+
+
+class ChainInconsistent(Exception):
+    """The node answered from two forks within one range (a reorg under our feet): retry later."""
+
+
+@dataclass
+class PollResult:
+    head: int | None = None
+    safe_head: int | None = None
+    checkpoint: int | None = None
+    ranges: int = 0
+    logs: int = 0
+    stored: int = 0
+    reorgs: int = 0
+    refunds: int = 0
+    stopped: str = "caught up"
+    range_sizes: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {k: v for k, v in self.__dict__.items() if k != "range_sizes"} | {"rangeSizes": self.range_sizes}
+
+
+class ChainPoller:
+    def __init__(self, rpc: JsonRpcClient, settings: Settings | None = None) -> None:
+        self.rpc = rpc
+        self.settings = settings or get_settings()
+        self.chain_id = self.settings.chain_id
+        self.contracts = [a.lower() for a in (self.settings.vault_address, self.settings.faucet_address)]
+        self.topics = [sorted(SPECS)]
+        # One poller per chain at a time (the schedule may overlap a slow run): a transaction-scoped
+        # advisory lock, so a crashed poller never leaves it held.
+        self._lock_key = zlib.crc32(f"chain-poller:{self.chain_id}".encode())
+
+    def poll(self, budget_seconds: float | None = None, max_ranges: int | None = None) -> PollResult:
+        budget = self.settings.chain_poll_budget_seconds if budget_seconds is None else budget_seconds
+        deadline = time.monotonic() + budget
+        result = PollResult()
+        result.head = self.rpc.block_number()
+        result.safe_head = result.head - self.settings.chain_confirmations
+        while time.monotonic() < deadline and (max_ranges is None or result.ranges < max_ranges):
+            try:
+                with unit_of_work() as uow:
+                    if not self._try_lock(uow):
+                        result.stopped = "another poller is running"
+                        break
+                    if not self._step(uow, result):
+                        break
+            except ChainInconsistent as exc:
+                result.stopped = f"inconsistent answers, retry next run: {exc}"
+                break
+        else:
+            result.stopped = "time budget" if time.monotonic() >= deadline else "range limit"
+        metrics.add_metric(name="ChainLogsStored", unit="Count", value=result.stored)
+        logger.info("[Chain] poll", extra=result.as_dict())
+        return result
+
+    def _try_lock(self, uow: UnitOfWork) -> bool:
+        return bool(uow.session.scalar(select(func.pg_try_advisory_xact_lock(self._lock_key))))
+
+    def _initial(self) -> Checkpoint:
+        start = max(self.settings.chain_start_block - 1, -1)
+        return Checkpoint(start, None, 0, self.settings.chain_max_block_range)
+
+    def _step(self, uow: UnitOfWork, result: PollResult) -> bool:
+        """One transaction's work: a reorg rewind, a smaller range after a refusal, or one range.
+        Returns False when there is nothing more to read."""
+        checkpoint = read_checkpoint(uow, self.chain_id) or self._initial()
+        result.checkpoint = checkpoint.block
+        if checkpoint.hash is not None and self.rpc.block(checkpoint.block).hash != checkpoint.hash:
+            rewound = rewind(uow, self.rpc, self.chain_id, checkpoint, self._initial())
+            write_checkpoint(uow, self.chain_id, rewound)
+            result.reorgs += 1
+            result.checkpoint = rewound.block
+            return True
+        first = checkpoint.block + 1
+        if result.safe_head is None or first > result.safe_head:
+            return False
+        last = min(first + checkpoint.range - 1, result.safe_head)
+        try:
+            logs = self.rpc.logs(first, last, self.contracts, self.topics)
+        except RpcError as exc:
+            if not exc.range_too_large or checkpoint.range <= 1:
+                raise
+            smaller = max(checkpoint.range // 2, 1)
+            logger.info("[Chain] range refused, halving", extra={"range": checkpoint.range, "error": str(exc)})
+            write_checkpoint(uow, self.chain_id, replace(checkpoint, range=smaller))
+            return True
+        # A zero amount moves nothing and cannot be a job (amounts are positive).
+        decoded = [e for log in logs if not log.removed and (e := decode_log(log)) is not None and e.amount_wei > 0]
+        headers = self._headers(last, decoded)
+        stored = self._store(uow, decoded)
+        record_blocks(uow, self.chain_id, headers.values())
+        end = headers[last]
+        grown = min(checkpoint.range * 2, self.settings.chain_max_block_range)
+        write_checkpoint(uow, self.chain_id, Checkpoint(last, end.hash, end.timestamp, grown))
+        result.refunds += refund_expired_withdrawals(uow, end.timestamp)
+        result.ranges += 1
+        result.range_sizes.append(last - first + 1)
+        result.logs += len(logs)
+        result.stored += stored
+        result.checkpoint = last
+        return True
+
+    def _headers(self, last: int, events: list[ChainLog]) -> dict[int, BlockHeader]:
+        """The range's last block and every block with an event, in one batch; each event's block
+        hash must be the canonical one, or the logs came from another fork."""
+        headers = self.rpc.blocks([last, *(e.log.block_number for e in events)])
+        for event in events:
+            if headers[event.log.block_number].hash != event.log.block_hash:
+                raise ChainInconsistent(f"block {event.log.block_number} changed while reading its logs")
+        return headers
+
+    def _store(self, uow: UnitOfWork, events: list[ChainLog]) -> int:
+        """Store each event once; a new one (or one re-mined after its block was orphaned) gets its
+        job in the outbox, in this transaction."""
+        stored = 0
+        for event in events:
+            log = event.log
+            values = {
+                "chain_id": self.chain_id,
+                "tx_hash": log.tx_hash,
+                "log_index": log.log_index,
+                "contract": log.address,
+                "event": event.spec.name,
+                "block_number": log.block_number,
+                "block_hash": log.block_hash,
+                "args": event.args(),
+                "status": ChainEventStatus.ENQUEUED,
+            }
+            statement = insert(ChainEvent).values(**values)
+            statement = statement.on_conflict_do_update(
+                constraint="uq_chain_events_log",
+                set_={k: statement.excluded[k] for k in ("block_number", "block_hash", "args", "status")},
+                where=ChainEvent.status == ChainEventStatus.ORPHANED,
+            )
+            if uow.session.execute(statement.returning(ChainEvent.id)).first() is None:
+                continue  # stored by an earlier run: its job is already on its way
+            payload = ChainEventPayload(
+                chainId=self.chain_id,
+                txHash=log.tx_hash,
+                logIndex=log.log_index,
+                blockNumber=log.block_number,
+                blockHash=log.block_hash,
+                address=event.account,
+                amount=event.amount,
+                nonce=event.nonce,
+            )
+            enqueue_job(event.spec.job_type, payload, uow)
+            stored += 1
+        return stored

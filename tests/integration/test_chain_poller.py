@@ -1,0 +1,334 @@
+"""The poller against a real hardhat node (JSON-RPC over HTTP), with the real database, Redis and
+moto SQS: deposits, faucet claims and withdrawals credited once; replays; a crash mid-range; a
+provider that refuses large ranges; reorgs; expired vouchers refunded only once the chain rejects
+them."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from eth_account import Account
+from sqlalchemy import func, select
+
+from devstack.chain import DEV_KEYS, send
+from gbc.chain import poller as poller_module
+from gbc.chain.checkpoint import read_checkpoint
+from gbc.chain.events import DEPOSIT, FAUCET_CLAIM, WITHDRAW
+from gbc.chain.poller import ChainPoller
+from gbc.chain.rpc import JsonRpcClient, RpcError
+from gbc.data.models import (
+    ChainEvent,
+    ChainEventStatus,
+    Transaction,
+    TransactionType,
+    User,
+    Withdrawal,
+    WithdrawalStatus,
+)
+from gbc.data.transaction import unit_of_work
+from gbc.settings import get_settings
+from gbc.wallet.service import ledger_total, request_withdrawal
+from tests.contracts.conftest import chain, chain_session  # noqa: F401 - fixtures
+from tests.support.chain import increase_time, mine, revert, snapshot
+from tests.support.factories import make_funded_user
+from tests.support.sqs import receive, run_worker
+
+GBC = 10**18
+ALICE, BOB = (Account.from_key(key) for key in DEV_KEYS[2:4])
+
+
+def _drain(queues: dict[str, str]) -> int:
+    """Run every queued job through the real worker, as the event source mapping would."""
+    done = 0
+    for name in ("JobsQueue", "PriorityQueue"):
+        while messages := receive(queues[name]):
+            assert run_worker(messages) == {"batchItemFailures": []}
+            from gbc.queue.sqs import sqs_client
+
+            for message in messages:
+                sqs_client().delete_message(QueueUrl=queues[name], ReceiptHandle=message["ReceiptHandle"])
+            done += len(messages)
+    return done
+
+
+def _confirm(chain: Any) -> None:
+    mine(chain.url, get_settings().chain_confirmations)
+
+
+def _poller() -> ChainPoller:
+    return ChainPoller(JsonRpcClient(get_settings().chain_rpc_url))
+
+
+def _user(address: str) -> User:
+    with unit_of_work() as uow:
+        return uow.session.scalars(select(User).where(User.wallet_address == address.lower())).one()
+
+
+def _deposit(chain: Any, account: Any, amount: int) -> Any:
+    send(chain.w3, account.key, chain.token.functions.approve(chain.vault.address, amount))
+    return send(chain.w3, account.key, chain.vault.functions.deposit(amount))
+
+
+def _ledger(user_id: Any) -> list[tuple[str, Decimal]]:
+    with unit_of_work() as uow:
+        rows = uow.session.execute(
+            select(Transaction.type, Transaction.amount)
+            .where(Transaction.user_id == user_id)
+            .order_by(Transaction.created_at, Transaction.id)
+        ).all()
+    return [(t.value, a) for t, a in rows]
+
+
+def _events() -> list[tuple[str, ChainEventStatus]]:
+    with unit_of_work() as uow:
+        rows = uow.session.execute(
+            select(ChainEvent.event, ChainEvent.status).order_by(ChainEvent.block_number, ChainEvent.log_index)
+        ).all()
+    return [(e, s) for e, s in rows]
+
+
+def test_event_signatures_match_the_compiled_contracts():
+    from contracts.compile import load_artifact
+
+    abi_events = {
+        item["name"]: f"{item['name']}({','.join(i['type'] for i in item['inputs'])})"
+        for name in ("GBCVault", "GBCFaucet")
+        for item in load_artifact(name)["abi"]
+        if item["type"] == "event"
+    }
+    for spec in (DEPOSIT, WITHDRAW, FAUCET_CLAIM):
+        assert abi_events[spec.name] == spec.signature
+
+
+def test_deposit_and_faucet_claim_are_credited_once_even_when_replayed(db, chain, sqs_queues):
+    _deposit(chain, ALICE, 50 * GBC)
+    send(chain.w3, ALICE.key, chain.faucet.functions.claim())
+    poller = _poller()
+    assert poller.poll().stored == 0  # not confirmed yet
+    _confirm(chain)
+
+    result = poller.poll()
+    assert (result.stored, result.logs) == (2, 2)
+    sent = [json.loads(m["Body"]) for m in receive(sqs_queues["JobsQueue"])]
+    assert sorted(job["type"] for job in sent) == ["blockchain:deposit", "blockchain:faucet"]
+    # Put them back (receive hid them) plus a replay of both, as a redelivery or a second poller would.
+    from gbc.queue.sqs import sqs_client
+
+    for job in sent * 2:
+        sqs_client().send_message(QueueUrl=sqs_queues["JobsQueue"], MessageBody=json.dumps(job))
+    assert _drain(sqs_queues) >= 4
+
+    alice = _user(ALICE.address)
+    assert alice.balance == Decimal(150)
+    assert alice.total_deposited == Decimal(50)
+    assert _ledger(alice.id) == [("DEPOSIT", Decimal(50)), ("FAUCET", Decimal(100))]
+    assert ledger_total(alice.id) == alice.balance
+    assert {s for _, s in _events()} == {ChainEventStatus.PROCESSED}
+
+    # A second poll finds nothing new; a poll from scratch (checkpoint lost) stores nothing twice.
+    assert poller.poll().stored == 0
+    with unit_of_work() as uow:
+        uow.session.execute(ChainEvent.__table__.update().values(status=ChainEventStatus.PROCESSED))
+        from gbc.data.models import SystemConfig
+
+        uow.session.execute(SystemConfig.__table__.delete())
+    assert poller.poll().stored == 0
+    assert _drain(sqs_queues) == 0
+    assert _user(ALICE.address).balance == Decimal(150)
+
+
+def test_a_crash_in_the_middle_of_a_range_resumes_with_nothing_lost_or_doubled(db, chain, sqs_queues, monkeypatch):
+    first = chain.w3.eth.block_number + 1
+    for _ in range(4):  # approve + deposit: blocks first .. first+7, a deposit in every second one
+        _deposit(chain, BOB, 5 * GBC)
+    _confirm(chain)
+    # Ranges of 3 from the first approve: [a d a] [d a d] [a d ...]; the third one crashes.
+    monkeypatch.setenv("CHAIN_MAX_BLOCK_RANGE", "3")
+    monkeypatch.setenv("CHAIN_START_BLOCK", str(first))
+    get_settings.cache_clear()
+    poller = _poller()
+
+    calls = {"n": 0}
+    real = poller_module.refund_expired_withdrawals
+
+    def crash_on_third_range(uow: Any, timestamp: int) -> int:
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("the Lambda died here")
+        return real(uow, timestamp)
+
+    monkeypatch.setattr(poller_module, "refund_expired_withdrawals", crash_on_third_range)
+    with pytest.raises(RuntimeError, match="died"):
+        poller.poll()
+    with unit_of_work() as uow:
+        checkpoint = read_checkpoint(uow, get_settings().chain_id)
+        stored_before = uow.session.scalar(select(func.count()).select_from(ChainEvent))
+    # Two ranges committed (three deposits), the third rolled back whole.
+    assert checkpoint is not None and checkpoint.block == first + 5
+    assert stored_before == 3
+
+    monkeypatch.setattr(poller_module, "refund_expired_withdrawals", real)
+    result = poller.poll()
+    assert result.checkpoint == result.safe_head
+    _drain(sqs_queues)
+    bob = _user(BOB.address)
+    assert [entry for entry in _ledger(bob.id)] == [("DEPOSIT", Decimal(5))] * 4
+    assert bob.balance == Decimal(20)
+    assert len(_events()) == 4
+
+
+class RefusingRpc(JsonRpcClient):
+    """A provider that refuses eth_getLogs over more than `limit` blocks, as Infura/Alchemy do."""
+
+    def __init__(self, url: str, limit: int) -> None:
+        super().__init__(url)
+        self.limit = limit
+        self.refused = 0
+
+    def logs(self, from_block: int, to_block: int, addresses: list[str], topics: list[Any]) -> Any:
+        if to_block - from_block + 1 > self.limit:
+            self.refused += 1
+            raise RpcError("query returned more than 10000 results", code=-32005)
+        return super().logs(from_block, to_block, addresses, topics)
+
+
+def test_block_ranges_adapt_to_a_provider_that_refuses_large_ones(db, chain, sqs_queues, monkeypatch):
+    _deposit(chain, ALICE, 7 * GBC)
+    mine(chain.url, 40)
+    monkeypatch.setenv("CHAIN_MAX_BLOCK_RANGE", "64")
+    get_settings.cache_clear()
+    rpc = RefusingRpc(get_settings().chain_rpc_url, limit=5)
+    result = ChainPoller(rpc).poll()
+    assert rpc.refused >= 3  # 64 -> 32 -> 16 -> 8 -> 4
+    assert max(result.range_sizes) <= 5
+    assert result.checkpoint == result.safe_head
+    assert result.stored == 1
+
+
+def test_a_reorg_reverses_the_orphaned_credit_and_a_remined_log_is_credited_once(db, chain, sqs_queues):
+    poller = _poller()
+    _confirm(chain)
+    poller.poll()  # the checkpoint is on blocks both forks share
+    fork_point = snapshot(chain.url)
+
+    approve = chain.token.functions.approve(chain.vault.address, 30 * GBC)
+    send(chain.w3, ALICE.key, approve)
+    deposit_tx = chain.vault.functions.deposit(30 * GBC).build_transaction(
+        {"from": ALICE.address, "nonce": chain.w3.eth.get_transaction_count(ALICE.address), "chainId": 31337}
+    )
+    signed = ALICE.sign_transaction(deposit_tx)
+    chain.w3.eth.wait_for_transaction_receipt(chain.w3.eth.send_raw_transaction(signed.raw_transaction))
+    _confirm(chain)
+    assert poller.poll().stored == 1
+    _drain(sqs_queues)
+    alice = _user(ALICE.address)
+    assert alice.balance == Decimal(30)
+
+    # The fork: the blocks with the deposit are replaced by a longer chain without it.
+    revert(chain.url, fork_point)
+    mine(chain.url, 10)
+    result = poller.poll()
+    assert result.reorgs == 1
+    _drain(sqs_queues)
+    assert _user(ALICE.address).balance == Decimal(0)
+    assert _ledger(alice.id) == [("DEPOSIT", Decimal(30)), ("DEPOSIT_REVERSAL", Decimal(-30))]
+    assert _events() == [("Deposit", ChainEventStatus.ORPHANED)]
+    assert _user(ALICE.address).total_deposited == Decimal(0)
+
+    # The same transactions are mined again on the new fork: one more credit, net exactly one.
+    send(chain.w3, ALICE.key, approve)
+    chain.w3.eth.wait_for_transaction_receipt(chain.w3.eth.send_raw_transaction(signed.raw_transaction))
+    _confirm(chain)
+    assert poller.poll().stored == 1
+    _drain(sqs_queues)
+    alice = _user(ALICE.address)
+    assert alice.balance == Decimal(30)
+    assert [t for t, _ in _ledger(alice.id)] == ["DEPOSIT", "DEPOSIT_REVERSAL", "DEPOSIT"]
+    assert ledger_total(alice.id) == alice.balance
+    assert _events() == [("Deposit", ChainEventStatus.PROCESSED)]
+
+
+def test_a_job_for_an_event_orphaned_before_it_ran_credits_nothing(db, chain, sqs_queues):
+    poller = _poller()
+    _confirm(chain)
+    poller.poll()
+    fork_point = snapshot(chain.url)
+    _deposit(chain, BOB, 12 * GBC)
+    _confirm(chain)
+    assert poller.poll().stored == 1
+    revert(chain.url, fork_point)
+    mine(chain.url, 10)
+    assert poller.poll().reorgs == 1
+    _drain(sqs_queues)  # the deposit job runs only now
+    assert _events() == [("Deposit", ChainEventStatus.ORPHANED)]
+    with unit_of_work() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(Transaction)) == 0
+
+
+def _voucher_call(chain: Any, voucher: dict[str, Any]) -> Any:
+    message = voucher["message"]
+    return chain.vault.functions.withdraw(
+        int(message["amount"]), int(message["nonce"]), int(message["deadline"]), bytes.fromhex(voucher["signature"][2:])
+    )
+
+
+def _player_user(account: Any, amount: str) -> User:
+    user = make_funded_user(amount)
+    with unit_of_work() as uow:
+        uow.session.execute(
+            User.__table__.update().where(User.id == user.id).values(wallet_address=account.address.lower())
+        )
+    return user
+
+
+def test_withdrawal_paid_on_chain_is_completed_and_never_refunded(db, chain, sqs_queues):
+    user = _player_user(ALICE, "80")
+    held = request_withdrawal(user.id, Decimal(25), ALICE.address)
+    before = chain.token.functions.balanceOf(ALICE.address).call()
+    send(chain.w3, ALICE.key, _voucher_call(chain, held["voucher"]))
+    assert chain.token.functions.balanceOf(ALICE.address).call() == before + 25 * GBC
+    _confirm(chain)
+    assert _poller().poll().stored == 1
+    _drain(sqs_queues)
+    with unit_of_work() as uow:
+        withdrawal = uow.session.scalars(select(Withdrawal)).one()
+    assert withdrawal.status is WithdrawalStatus.COMPLETED
+    # Long past the deadline: still COMPLETED, no refund.
+    increase_time(chain.url, 2 * get_settings().withdrawal_voucher_ttl_seconds)
+    _confirm(chain)
+    assert _poller().poll().refunds == 0
+    assert _ledger(user.id) == [("ADMIN_ADJUSTMENT", Decimal(80)), ("WITHDRAWAL", Decimal(-25))]
+
+
+def test_an_expired_voucher_is_refunded_only_once_the_chain_would_reject_it(db, chain, sqs_queues):
+    user = _player_user(BOB, "40")
+    held = request_withdrawal(user.id, Decimal(15), BOB.address)
+    deadline = int(held["voucher"]["message"]["deadline"])
+    _confirm(chain)
+    assert _poller().poll().refunds == 0  # the voucher is still good
+    assert _user(BOB.address).balance == Decimal(25)
+
+    # The chain's time passes the deadline, but not yet in a confirmed block: still no refund.
+    now = int(chain.w3.eth.get_block("latest")["timestamp"])
+    increase_time(chain.url, deadline - now + 1)
+    assert _poller().poll().refunds == 0
+    _confirm(chain)
+    assert _poller().poll().refunds == 1
+    assert _poller().poll().refunds == 0  # once
+    _drain(sqs_queues)
+    bob = _user(BOB.address)
+    assert bob.balance == Decimal(40)
+    assert bob.total_withdrawn == Decimal(0)
+    assert _ledger(user.id)[-1] == ("WITHDRAWAL_REFUND", Decimal(15))
+    with unit_of_work() as uow:
+        assert uow.session.scalars(select(Withdrawal)).one().status is WithdrawalStatus.REFUNDED
+    # And the chain indeed rejects the voucher now.
+    from web3.exceptions import ContractLogicError
+
+    with pytest.raises(ContractLogicError, match="expired"):
+        _voucher_call(chain, held["voucher"]).call({"from": BOB.address})
+    assert chain.token.functions.balanceOf(chain.vault.address).call() > 0
+    assert TransactionType.WITHDRAWAL_REFUND.value == "WITHDRAWAL_REFUND"
