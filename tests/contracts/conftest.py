@@ -1,4 +1,4 @@
-"""One hardhat node per test session with the contracts deployed; every test runs between an
+"""One hardhat node for the tests of this package, with the contracts deployed; every test runs between an
 evm_snapshot and an evm_revert, so tests do not see each other's transactions."""
 
 from __future__ import annotations
@@ -29,22 +29,24 @@ class Chain:
         return self.deployment.rpc_url
 
 
-@pytest.fixture(scope="session")
-def chain_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Deployment]]:
+@pytest.fixture(scope="package")
+def chain_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Deployment]]:
+    """The node lives while this package's tests run (not the whole session)."""
     node, deployment = start_chain(tmp_path_factory.mktemp("chain"))
     try:
-        with chain_settings(deployment):
-            yield web3_for(node.url), deployment
+        yield web3_for(node.url), deployment
     finally:
         node.stop()
 
 
 @pytest.fixture
-def chain(chain_session: tuple[Any, Deployment]) -> Iterator[Chain]:
-    w3, deployment = chain_session
+def chain(chain_node: tuple[Any, Deployment]) -> Iterator[Chain]:
+    """The deployed contracts, with gbc.settings pointed at them for this test only."""
+    w3, deployment = chain_node
     snap = snapshot(deployment.rpc_url)
     try:
-        yield Chain(w3, deployment, *contracts_of(w3, deployment))
+        with chain_settings(deployment):
+            yield Chain(w3, deployment, *contracts_of(w3, deployment))
     finally:
         revert(deployment.rpc_url, snap)
 
