@@ -107,7 +107,11 @@ def run(args: argparse.Namespace) -> int:
             balances()
         elif args.action == "withdraw":
             text = sys.stdin.read() if args.voucher == "-" else Path(args.voucher).read_text()
-            voucher = load_voucher(text)
+            try:
+                voucher = load_voucher(text)
+            except ValueError as exc:
+                print(f"{args.voucher}: {exc}\n{text[:300]}", file=sys.stderr)
+                return 2
             message = voucher["message"]
             if str(message["player"]).lower() != me.lower():
                 print(f"the voucher is for {message['player']}, not {me}: the vault would refuse it", file=sys.stderr)
