@@ -48,11 +48,12 @@ def _environment(data_dir: Path) -> Iterator[Stack]:
         apply_environment(env)
         yield load_stack(sqs_endpoint=env["SQS_ENDPOINT_URL"])
         return
+    fresh_chain = not os.environ.get("CHAIN_RPC_URL")
     services = start_services(data_dir, sqs_port=_free_sqs_port())
     try:
         stack = load_stack(sqs_endpoint=services.env["SQS_ENDPOINT_URL"])
         apply_environment(local_environment(stack, services))
-        _prepare(stack)
+        _prepare(stack, fresh_chain)
         yield stack
     finally:
         services.stop()
@@ -64,15 +65,22 @@ def _free_sqs_port() -> int:
     return free_port()
 
 
-def _prepare(stack: Stack) -> None:
-    """Migrations and queues: what `up` and a one-off invoke both need before a handler runs."""
+def _prepare(stack: Stack, fresh_chain: bool) -> None:
+    """Migrations and queues: what `up` and a one-off invoke both need before a handler runs. A chain
+    the stack started itself is new and empty: the poller forgets what it read of the last one."""
     from devstack import migrate
     from devstack.services import create_queues
+    from gbc.chain.checkpoint import forget_chain
     from gbc.data.engine import get_engine
+    from gbc.data.transaction import unit_of_work
+    from gbc.settings import get_settings
 
     started = time.perf_counter()
     migrate.upgrade(get_engine())
     create_queues(stack, os.environ["SQS_ENDPOINT_URL"])
+    if fresh_chain:
+        with unit_of_work() as uow:
+            forget_chain(uow, get_settings().chain_id)
     log(f"migrations applied and queues created in {time.perf_counter() - started:.2f}s")
 
 
@@ -99,7 +107,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         shutil.rmtree(data_dir)
         log(f"reset: removed {data_dir}")
     started = time.perf_counter()
-    chain = "from the environment" if os.environ.get("CHAIN_RPC_URL") else "a fresh hardhat node"
+    fresh_chain = not os.environ.get("CHAIN_RPC_URL")
+    chain = "a fresh hardhat node" if fresh_chain else "from the environment"
     services = start_services(data_dir, sqs_port=args.sqs_port)
     # Ctrl-C and SIGTERM both stop everything. SIGINT is set explicitly: a shell that starts us in
     # the background leaves it ignored, and then Python would not raise KeyboardInterrupt.
@@ -109,7 +118,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         stack = load_stack(sqs_endpoint=services.env["SQS_ENDPOINT_URL"])
         env = local_environment(stack, services)
         apply_environment(env)
-        _prepare(stack)
+        _prepare(stack, fresh_chain)
         import boto3
 
         runtime = ContainerPool(stack.functions, env, size=args.containers)

@@ -132,6 +132,9 @@ def _start_chain(services: Services, data_dir: Path) -> dict[str, str]:
     services._stoppers.append(node.stop)
     signer = Account.from_key(os.environ.get("SIGNER_PRIVATE_KEY", LOCAL_SIGNER_KEY)).address
     deployment = chain.deploy(node.url, signer=signer)
+    # A block every second besides one per transaction, as on a real chain: confirmations accrue
+    # while nobody transacts (the tests' own nodes mine by hand instead).
+    chain.rpc_call(node.url, "evm_setIntervalMining", [int(os.environ.get("DEVSTACK_CHAIN_BLOCK_MS", 1000))])
     (data_dir / "chain" / "deployment.json").write_text(deployment.to_json())
     return deployment.env()
 

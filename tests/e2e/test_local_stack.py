@@ -189,6 +189,102 @@ def test_sign_in_play_and_read_back_over_http(stack):
     assert stats["totalHands"] == 1
 
 
+def _wait_for(read: Any, done: Any, seconds: float = 30) -> Any:
+    deadline = time.monotonic() + seconds
+    while True:
+        value = read()
+        if done(value) or time.monotonic() > deadline:
+            return value
+        time.sleep(0.25)
+
+
+def test_chain_flow_over_http_and_the_local_chain(stack):
+    """Sign in, faucet, deposit, play, withdraw: every balance and ledger row right, on chain and off."""
+    from eth_account import Account
+    from eth_account.messages import encode_defunct
+
+    from devstack.chain import DEV_KEYS, Deployment, contracts_of, send, web3_for
+
+    deployment = Deployment.from_json((stack.data_dir / "chain" / "deployment.json").read_text())
+    w3 = web3_for(deployment.rpc_url)
+    token_contract, vault, faucet = contracts_of(w3, deployment)
+    player = Account.from_key(DEV_KEYS[5])
+    gbc = 10**18
+    on_chain = token_contract.functions.balanceOf(player.address).call()
+
+    status, grant = stack.call("POST", "/api/auth/nonce", {"address": player.address})
+    assert status == 201, grant
+    signature = "0x" + player.sign_message(encode_defunct(text=grant["message"])).signature.hex().removeprefix("0x")
+    status, session = stack.call("POST", "/api/auth/verify", {"message": grant["message"], "signature": signature})
+    assert status == 200, session
+    token = session["token"]
+
+    def wallet() -> dict[str, Any]:
+        return stack.call("GET", "/api/wallet", token=token)[1]
+
+    # Faucet: claimed on chain, seen by the poller after the confirmations, credited by the worker.
+    send(w3, player.key, faucet.functions.claim())
+    assert _wait_for(wallet, lambda w: w["balance"] == "200")["balance"] == "200"  # 100 bonus + 100 drip
+
+    # Deposit: the intent says how; approve + deposit on chain; credited once.
+    status, intent = stack.call("POST", "/api/deposit", {"amount": "50", "currency": "GBC"}, token=token)
+    assert status in (200, 201), intent
+    assert intent["vaultAddress"].lower() == deployment.vault.lower()
+    send(w3, player.key, token_contract.functions.approve(vault.address, int(intent["amountWei"])))
+    send(w3, player.key, vault.functions.deposit(int(intent["amountWei"])))
+    assert _wait_for(wallet, lambda w: w["balance"] == "250")["totalDeposited"] == "50"
+
+    # Play one round.
+    status, game = stack.call("POST", "/api/game", {"betAmount": "10"}, token=token)
+    assert status == 201, game
+    while game["state"] != "ENDED":
+        action = "stand" if "stand" in game["legalActions"] else game["legalActions"][0]
+        status, game = stack.call("POST", "/api/game/action", {"gameId": game["id"], "action": action}, token=token)
+        assert status == 200, game
+    after_game = Decimal(game["balance"])
+
+    # Withdraw: held at once, paid by the vault against the voucher, COMPLETED once the poller sees it.
+    status, held = stack.call("POST", "/api/withdraw", {"amount": "30", "walletAddress": player.address}, token=token)
+    assert status in (200, 201), held
+    assert Decimal(held["balance"]) == after_game - 30
+    message = held["voucher"]["message"]
+    send(
+        w3,
+        player.key,
+        vault.functions.withdraw(
+            int(message["amount"]),
+            int(message["nonce"]),
+            int(message["deadline"]),
+            bytes.fromhex(held["voucher"]["signature"][2:]),
+        ),
+    )
+    summary = _wait_for(wallet, lambda w: not w["pendingWithdrawals"])
+    assert summary["pendingWithdrawals"] == [], summary
+    assert Decimal(summary["balance"]) == after_game - 30
+    assert summary["totalWithdrawn"] == "30"
+    # On chain: +100 faucet, -50 deposit, +30 withdrawal.
+    assert token_contract.functions.balanceOf(player.address).call() == on_chain + 80 * gbc
+
+    status, ledger = stack.call("GET", "/api/transactions?limit=50", token=token)
+    assert status == 200
+    types = [t["type"] for t in reversed(ledger["transactions"])]
+    assert types[:3] == ["SIGNUP_BONUS", "FAUCET", "DEPOSIT"]
+    assert types[-1] == "WITHDRAWAL"
+    assert sum(Decimal(t["amount"]) for t in ledger["transactions"]) == Decimal(summary["balance"])
+    engine = create_engine(stack.env["DATABASE_URL"])
+    try:
+        with engine.connect() as conn:
+            statuses = conn.execute(
+                text("SELECT event, status FROM chain_events WHERE args->>'account' = :a ORDER BY block_number"),
+                {"a": player.address.lower()},
+            ).all()
+            withdrawal = conn.execute(text("SELECT status, tx_hash FROM withdrawals")).one()
+    finally:
+        engine.dispose()
+    assert statuses == [("FaucetClaim", "processed"), ("Deposit", "processed"), ("Withdraw", "processed")]
+    assert withdrawal.status == "COMPLETED" and withdrawal.tx_hash
+
+
 def test_ctrl_c_stops_everything(stack):
     sqs_endpoint = stack.env["SQS_ENDPOINT_URL"]
     os.killpg(stack.proc.pid, signal.SIGINT)

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 
-from gbc.data.models import SystemConfig
+from gbc.data.models import ChainBlock, ChainEvent, SystemConfig
 from gbc.data.transaction import UnitOfWork
 
 
@@ -44,3 +44,13 @@ def write_checkpoint(uow: UnitOfWork, chain_id: int, checkpoint: Checkpoint) -> 
         .values(key=checkpoint_key(chain_id), value=value, description="chain poller checkpoint")
         .on_conflict_do_update(index_elements=[SystemConfig.key], set_={"value": value, "updated_at": func.now()})
     )
+
+
+def forget_chain(uow: UnitOfWork, chain_id: int) -> None:
+    """Start reading a chain afresh: for a development chain that restarted empty (hardhat keeps its
+    chain in memory). Its old blocks and events would otherwise look like one deep reorg, and a
+    transaction replayed with the same nonce would have the same hash as an old one. The ledger keeps
+    every credit: their references carry the block hash, which differs on the new chain."""
+    uow.session.execute(delete(SystemConfig).where(SystemConfig.key == checkpoint_key(chain_id)))
+    uow.session.execute(delete(ChainBlock).where(ChainBlock.chain_id == chain_id))
+    uow.session.execute(delete(ChainEvent).where(ChainEvent.chain_id == chain_id))
