@@ -9,6 +9,7 @@ import contextlib
 import os
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -168,3 +169,46 @@ def db(services: dict[str, Any]) -> Iterator[Any]:
         conn.execute(text(f"TRUNCATE {tables}"))
     redis_client().flushdb()
     yield get_engine()
+
+
+# ---------------------------------------------------------------- the local chain
+@dataclass
+class Chain:
+    w3: Any
+    deployment: Any
+    token: Any
+    vault: Any
+    faucet: Any
+
+    @property
+    def url(self) -> str:
+        return self.deployment.rpc_url
+
+
+@pytest.fixture(scope="package")
+def chain_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Any]]:
+    """A hardhat node with the contracts deployed, for the package whose tests ask for it (~1.5 s)."""
+    from devstack.chain import web3_for
+    from tests.support.chain import start_chain
+
+    node, deployment = start_chain(tmp_path_factory.mktemp("chain"))
+    try:
+        yield web3_for(node.url), deployment
+    finally:
+        node.stop()
+
+
+@pytest.fixture
+def chain(chain_node: tuple[Any, Any]) -> Iterator[Chain]:
+    """The deployed contracts, with gbc.settings pointed at them for this test only; the test runs
+    between an evm_snapshot and an evm_revert, so tests do not see each other's transactions."""
+    from devstack.chain import contracts_of
+    from tests.support.chain import chain_settings, revert, snapshot
+
+    w3, deployment = chain_node
+    snap = snapshot(deployment.rpc_url)
+    try:
+        with chain_settings(deployment):
+            yield Chain(w3, deployment, *contracts_of(w3, deployment))
+    finally:
+        revert(deployment.rpc_url, snap)

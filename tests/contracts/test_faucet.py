@@ -6,7 +6,8 @@ from eth_hash.auto import keccak
 from web3.logs import DISCARD
 
 from devstack.chain import contract, send
-from tests.contracts.conftest import ALICE, BOB, DEPLOYER, Chain, reverts, transact
+from tests.conftest import Chain
+from tests.contracts.conftest import ALICE, BOB, DEPLOYER, reverts, transact
 from tests.support.chain import increase_time, latest_timestamp, set_next_timestamp
 
 GBC = 10**18

@@ -12,7 +12,7 @@ from devstack.__main__ import main
 from devstack.chain import DEV_KEYS, TOKEN_ADDRESS_ON_FRESH_NODE
 from devstack.player import load_voucher
 from gbc.wallet.voucher import sign_voucher
-from tests.contracts.conftest import Chain
+from tests.conftest import Chain
 from tests.support.chain import latest_timestamp
 
 GBC = 10**18

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from tests.contracts.conftest import ALICE, BOB, CAROL, DEPLOYER, Chain, reverts, transact
+from tests.conftest import Chain
+from tests.contracts.conftest import ALICE, BOB, CAROL, DEPLOYER, reverts, transact
 
 GBC = 10**18
 

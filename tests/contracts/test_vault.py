@@ -16,7 +16,8 @@ from web3.logs import DISCARD
 from devstack.chain import DEV_KEYS
 from gbc.settings import get_settings
 from gbc.wallet.voucher import domain, sign_voucher
-from tests.contracts.conftest import ALICE, BOB, DEPLOYER, SIGNER, Chain, reverts, transact
+from tests.conftest import Chain
+from tests.contracts.conftest import ALICE, BOB, DEPLOYER, SIGNER, reverts, transact
 from tests.support.chain import latest_timestamp
 
 GBC = 10**18

@@ -31,7 +31,6 @@ from gbc.data.models import (
 from gbc.data.transaction import unit_of_work
 from gbc.settings import get_settings
 from gbc.wallet.service import ledger_total, request_withdrawal
-from tests.contracts.conftest import chain, chain_session  # noqa: F401 - fixtures
 from tests.support.chain import increase_time, mine, revert, snapshot
 from tests.support.factories import make_funded_user
 from tests.support.sqs import receive, run_worker
