@@ -17,7 +17,7 @@ FN ?= ApiFunction
 ARGS ?=
 
 .PHONY: dev reset-dev test test-unit lint format template-check build deploy invoke migrate bench clean venv \
-        tools redrive bench-house-edge bench-compare contracts
+        tools redrive bench-house-edge bench-compare bench-chain contracts
 
 venv: $(VENV)/.installed $(PTH)
 
@@ -85,6 +85,10 @@ bench: venv
 ## The seed's profile comparison: the same workload with the cache off and on, plus scaling curves.
 bench-compare: venv
 	$(PY) -m bench.compare $(ARGS)
+
+## The chain poller: logs stored/credited per second, and chain event -> credited balance latency.
+bench-chain: venv
+	$(PY) -m bench.chain $(ARGS)
 
 ## Basic strategy through the real engine; fails unless the house edge lands in 0.2-0.6 %.
 bench-house-edge: venv

@@ -9,8 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from eth_abi import decode
-from eth_abi.exceptions import DecodingError
 from eth_hash.auto import keccak
 
 from gbc.chain.rpc import Log
@@ -64,6 +62,10 @@ def decode_log(log: Log) -> ChainLog | None:
     if spec is None or len(log.topics) != 2:
         return None
     account = "0x" + log.topics[1][-40:]
+    # eth-abi (~90 ms to import) only once there is a log to decode: an idle poll's cold start skips it.
+    from eth_abi import decode
+    from eth_abi.exceptions import DecodingError
+
     try:
         values = decode(list(spec.data_types), bytes.fromhex(log.data.removeprefix("0x")))
     except (DecodingError, ValueError):

@@ -30,6 +30,9 @@ from gbc.queue.outbox import enqueue_job
 from gbc.settings import Settings, get_settings
 from gbc.wallet.refunds import refund_expired_withdrawals
 
+# Events per INSERT: 9 parameters each stays well under the driver's 32,767.
+STORE_CHUNK = 1000
+
 
 class ChainInconsistent(Exception):
     """The node answered from two forks within one range (a reorg under our feet): retry later."""
@@ -47,9 +50,14 @@ class PollResult:
     refunds: int = 0
     stopped: str = "caught up"
     range_sizes: list[int] = field(default_factory=list)
+    # Where the time went: the transactions' work (RPC reads + SQL), then commit + delivering the jobs.
+    work_s: float = 0.0
+    commit_and_deliver_s: float = 0.0
 
     def as_dict(self) -> dict[str, object]:
-        return {k: v for k, v in self.__dict__.items() if k != "range_sizes"} | {"rangeSizes": self.range_sizes}
+        timings = {"workS": round(self.work_s, 3), "commitAndDeliverS": round(self.commit_and_deliver_s, 3)}
+        skip = ("range_sizes", "work_s", "commit_and_deliver_s")
+        return {k: v for k, v in self.__dict__.items() if k not in skip} | {"rangeSizes": self.range_sizes} | timings
 
 
 class ChainPoller:
@@ -71,12 +79,17 @@ class ChainPoller:
         result.safe_head = result.head - self.settings.chain_confirmations
         while time.monotonic() < deadline and (max_ranges is None or result.ranges < max_ranges):
             try:
+                started = time.perf_counter()
                 with unit_of_work() as uow:
                     if not self._try_lock(uow):
                         result.stopped = "another poller is running"
                         break
-                    if not self._step(uow, result):
-                        break
+                    more = self._step(uow, result)
+                    worked = time.perf_counter()
+                result.work_s += worked - started
+                result.commit_and_deliver_s += time.perf_counter() - worked
+                if not more:
+                    break
             except ChainInconsistent as exc:
                 result.stopped = f"inconsistent answers, retry next run: {exc}"
                 break
@@ -143,40 +156,45 @@ class ChainPoller:
         return headers
 
     def _store(self, uow: UnitOfWork, events: list[ChainLog]) -> int:
-        """Store each event once; a new one (or one re-mined after its block was orphaned) gets its
-        job in the outbox, in this transaction."""
+        """Store each event once (one INSERT per chunk); a new one, or one re-mined after its block
+        was orphaned, gets its job in the outbox, in this transaction."""
         stored = 0
-        for event in events:
-            log = event.log
-            values = {
-                "chain_id": self.chain_id,
-                "tx_hash": log.tx_hash,
-                "log_index": log.log_index,
-                "contract": log.address,
-                "event": event.spec.name,
-                "block_number": log.block_number,
-                "block_hash": log.block_hash,
-                "args": event.args(),
-                "status": ChainEventStatus.ENQUEUED,
-            }
-            statement = insert(ChainEvent).values(**values)
+        for start in range(0, len(events), STORE_CHUNK):
+            chunk = {(e.log.tx_hash, e.log.log_index): e for e in events[start : start + STORE_CHUNK]}
+            statement = insert(ChainEvent).values(
+                [
+                    {
+                        "chain_id": self.chain_id,
+                        "tx_hash": e.log.tx_hash,
+                        "log_index": e.log.log_index,
+                        "contract": e.log.address,
+                        "event": e.spec.name,
+                        "block_number": e.log.block_number,
+                        "block_hash": e.log.block_hash,
+                        "args": e.args(),
+                        "status": ChainEventStatus.ENQUEUED,
+                    }
+                    for e in chunk.values()
+                ]
+            )
             statement = statement.on_conflict_do_update(
                 constraint="uq_chain_events_log",
                 set_={k: statement.excluded[k] for k in ("block_number", "block_hash", "args", "status")},
                 where=ChainEvent.status == ChainEventStatus.ORPHANED,
-            )
-            if uow.session.execute(statement.returning(ChainEvent.id)).first() is None:
-                continue  # stored by an earlier run: its job is already on its way
-            payload = ChainEventPayload(
-                chainId=self.chain_id,
-                txHash=log.tx_hash,
-                logIndex=log.log_index,
-                blockNumber=log.block_number,
-                blockHash=log.block_hash,
-                address=event.account,
-                amount=event.amount,
-                nonce=event.nonce,
-            )
-            enqueue_job(event.spec.job_type, payload, uow)
-            stored += 1
+            ).returning(ChainEvent.tx_hash, ChainEvent.log_index)
+            # Rows already stored by an earlier run are not returned: their jobs are on their way.
+            for tx_hash, log_index in uow.session.execute(statement).all():
+                event = chunk[(tx_hash, log_index)]
+                payload = ChainEventPayload(
+                    chainId=self.chain_id,
+                    txHash=tx_hash,
+                    logIndex=log_index,
+                    blockNumber=event.log.block_number,
+                    blockHash=event.log.block_hash,
+                    address=event.account,
+                    amount=event.amount,
+                    nonce=event.nonce,
+                )
+                enqueue_job(event.spec.job_type, payload, uow)
+                stored += 1
         return stored
