@@ -279,10 +279,14 @@ def test_chain_flow_over_http_and_the_local_chain(stack):
                 {"a": player.address.lower()},
             ).all()
             withdrawal = conn.execute(text("SELECT status, tx_hash FROM withdrawals")).one()
+            intent_status = conn.execute(
+                text("SELECT status FROM deposit_intents WHERE id = :i"), {"i": intent["intentId"]}
+            ).scalar_one()
     finally:
         engine.dispose()
     assert statuses == [("FaucetClaim", "processed"), ("Deposit", "processed"), ("Withdraw", "processed")]
     assert withdrawal.status == "COMPLETED" and withdrawal.tx_hash
+    assert intent_status == "COMPLETED"
 
 
 def test_ctrl_c_stops_everything(stack):

@@ -331,3 +331,65 @@ def test_an_expired_voucher_is_refunded_only_once_the_chain_would_reject_it(db, 
         _voucher_call(chain, held["voucher"]).call({"from": BOB.address})
     assert chain.token.functions.balanceOf(chain.vault.address).call() > 0
     assert TransactionType.WITHDRAWAL_REFUND.value == "WITHDRAWAL_REFUND"
+
+
+def test_a_withdrawal_whose_payout_block_is_orphaned_is_pending_again_and_can_be_paid_on_the_new_fork(
+    db, chain, sqs_queues
+):
+    user = _player_user(ALICE, "60")
+    held = request_withdrawal(user.id, Decimal(20), ALICE.address)
+    poller = _poller()
+    _confirm(chain)
+    poller.poll()
+    fork_point = snapshot(chain.url)
+    send(chain.w3, ALICE.key, _voucher_call(chain, held["voucher"]))
+    _confirm(chain)
+    assert poller.poll().stored == 1
+    _drain(sqs_queues)
+
+    def status() -> WithdrawalStatus:
+        with unit_of_work() as uow:
+            return uow.session.scalars(select(Withdrawal)).one().status
+
+    assert status() is WithdrawalStatus.COMPLETED
+    revert(chain.url, fork_point)
+    mine(chain.url, 10)
+    assert poller.poll().reorgs == 1
+    assert status() is WithdrawalStatus.PENDING  # the payout is gone; the hold stays, no refund yet
+    assert _user(ALICE.address).balance == Decimal(40)
+
+    send(chain.w3, ALICE.key, _voucher_call(chain, held["voucher"]))  # the voucher is good on the new fork
+    _confirm(chain)
+    assert poller.poll().stored == 1
+    _drain(sqs_queues)
+    assert status() is WithdrawalStatus.COMPLETED
+    assert _ledger(user.id) == [("ADMIN_ADJUSTMENT", Decimal(60)), ("WITHDRAWAL", Decimal(-20))]
+
+
+def test_a_reorg_after_the_credit_was_spent_takes_what_is_left_and_records_the_shortfall(db, chain, sqs_queues):
+    from gbc.ledger import apply_balance_change
+
+    poller = _poller()
+    _confirm(chain)
+    poller.poll()
+    fork_point = snapshot(chain.url)
+    _deposit(chain, BOB, 30 * GBC)
+    _confirm(chain)
+    poller.poll()
+    _drain(sqs_queues)
+    bob = _user(BOB.address)
+    with unit_of_work() as uow:  # the player bets 25 of it before the reorg
+        apply_balance_change(uow, bob.id, TransactionType.GAME_BET, Decimal(-25), "game:spent")
+
+    revert(chain.url, fork_point)
+    mine(chain.url, 10)
+    assert poller.poll().reorgs == 1
+    bob = _user(BOB.address)
+    assert bob.balance == Decimal(0)  # never negative
+    with unit_of_work() as uow:
+        reversal = uow.session.scalars(
+            select(Transaction).where(Transaction.type == TransactionType.DEPOSIT_REVERSAL)
+        ).one()
+    assert reversal.amount == Decimal(-5)
+    assert reversal.metadata_["shortfall"] == "25.000000000000000000"
+    assert ledger_total(bob.id) == bob.balance
