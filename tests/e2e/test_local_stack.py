@@ -146,6 +146,17 @@ def test_schedule_on_demand(stack):
     assert status == 200 and body["activeUsers"] >= 1
 
 
+def _play_round(stack: Stack, token: str, bet: str = "10") -> dict[str, Any]:
+    """One round over HTTP, standing whenever allowed; the ended game."""
+    status, game = stack.call("POST", "/api/game", {"betAmount": bet}, token=token)
+    assert status == 201, game
+    while game["state"] != "ENDED":
+        action = "stand" if "stand" in game["legalActions"] else game["legalActions"][0]
+        status, game = stack.call("POST", "/api/game/action", {"gameId": game["id"], "action": action}, token=token)
+        assert status == 200, game
+    return game
+
+
 def test_sign_in_play_and_read_back_over_http(stack):
     from eth_account import Account
     from eth_account.messages import encode_defunct
@@ -159,12 +170,7 @@ def test_sign_in_play_and_read_back_over_http(stack):
     token = session["token"]
     assert session["user"]["balance"] == "100", "the local stack's sign-up bonus"
 
-    status, game = stack.call("POST", "/api/game", {"betAmount": "10"}, token=token)
-    assert status == 201, game
-    while game["state"] != "ENDED":
-        action = "stand" if "stand" in game["legalActions"] else game["legalActions"][0]
-        status, game = stack.call("POST", "/api/game/action", {"gameId": game["id"], "action": action}, token=token)
-        assert status == 200, game
+    game = _play_round(stack, token)
     balance = Decimal(game["balance"])
     assert balance == Decimal(100) - Decimal(game["betAmount"]) + Decimal(game["winAmount"]) - (
         Decimal(game["totalWagered"]) - Decimal(game["betAmount"])
@@ -234,14 +240,7 @@ def test_chain_flow_over_http_and_the_local_chain(stack):
     send(w3, player.key, vault.functions.deposit(int(intent["amountWei"])))
     assert _wait_for(wallet, lambda w: w["balance"] == "250")["totalDeposited"] == "50"
 
-    # Play one round.
-    status, game = stack.call("POST", "/api/game", {"betAmount": "10"}, token=token)
-    assert status == 201, game
-    while game["state"] != "ENDED":
-        action = "stand" if "stand" in game["legalActions"] else game["legalActions"][0]
-        status, game = stack.call("POST", "/api/game/action", {"gameId": game["id"], "action": action}, token=token)
-        assert status == 200, game
-    after_game = Decimal(game["balance"])
+    after_game = Decimal(_play_round(stack, token)["balance"])
 
     # Withdraw: held at once, paid by the vault against the voucher, COMPLETED once the poller sees it.
     status, held = stack.call("POST", "/api/withdraw", {"amount": "30", "walletAddress": player.address}, token=token)

@@ -61,6 +61,19 @@ def _poller() -> ChainPoller:
     return ChainPoller(JsonRpcClient(get_settings().chain_rpc_url))
 
 
+def _caught_up_fork_point(chain: Any, poller: ChainPoller) -> str:
+    """The poller's checkpoint on blocks both forks will share; the snapshot to fork from."""
+    _confirm(chain)
+    poller.poll()
+    return snapshot(chain.url)
+
+
+def _reorg(chain: Any, fork_point: str) -> None:
+    """Replace everything since the fork point by a longer chain without it."""
+    revert(chain.url, fork_point)
+    mine(chain.url, 10)
+
+
 def _user(address: str) -> User:
     with unit_of_work() as uow:
         return uow.session.scalars(select(User).where(User.wallet_address == address.lower())).one()
@@ -209,9 +222,7 @@ def test_block_ranges_adapt_to_a_provider_that_refuses_large_ones(db, chain, sqs
 
 def test_a_reorg_reverses_the_orphaned_credit_and_a_remined_log_is_credited_once(db, chain, sqs_queues):
     poller = _poller()
-    _confirm(chain)
-    poller.poll()  # the checkpoint is on blocks both forks share
-    fork_point = snapshot(chain.url)
+    fork_point = _caught_up_fork_point(chain, poller)
 
     approve = chain.token.functions.approve(chain.vault.address, 30 * GBC)
     send(chain.w3, ALICE.key, approve)
@@ -226,9 +237,7 @@ def test_a_reorg_reverses_the_orphaned_credit_and_a_remined_log_is_credited_once
     alice = _user(ALICE.address)
     assert alice.balance == Decimal(30)
 
-    # The fork: the blocks with the deposit are replaced by a longer chain without it.
-    revert(chain.url, fork_point)
-    mine(chain.url, 10)
+    _reorg(chain, fork_point)  # the blocks with the deposit are replaced by a longer chain without it
     result = poller.poll()
     assert result.reorgs == 1
     _drain(sqs_queues)
@@ -252,14 +261,11 @@ def test_a_reorg_reverses_the_orphaned_credit_and_a_remined_log_is_credited_once
 
 def test_a_job_for_an_event_orphaned_before_it_ran_credits_nothing(db, chain, sqs_queues):
     poller = _poller()
-    _confirm(chain)
-    poller.poll()
-    fork_point = snapshot(chain.url)
+    fork_point = _caught_up_fork_point(chain, poller)
     _deposit(chain, BOB, 12 * GBC)
     _confirm(chain)
     assert poller.poll().stored == 1
-    revert(chain.url, fork_point)
-    mine(chain.url, 10)
+    _reorg(chain, fork_point)
     assert poller.poll().reorgs == 1
     _drain(sqs_queues)  # the deposit job runs only now
     assert _events() == [("Deposit", ChainEventStatus.ORPHANED)]
@@ -339,9 +345,7 @@ def test_a_withdrawal_whose_payout_block_is_orphaned_is_pending_again_and_can_be
     user = _player_user(ALICE, "60")
     held = request_withdrawal(user.id, Decimal(20), ALICE.address)
     poller = _poller()
-    _confirm(chain)
-    poller.poll()
-    fork_point = snapshot(chain.url)
+    fork_point = _caught_up_fork_point(chain, poller)
     send(chain.w3, ALICE.key, _voucher_call(chain, held["voucher"]))
     _confirm(chain)
     assert poller.poll().stored == 1
@@ -352,8 +356,7 @@ def test_a_withdrawal_whose_payout_block_is_orphaned_is_pending_again_and_can_be
             return uow.session.scalars(select(Withdrawal)).one().status
 
     assert status() is WithdrawalStatus.COMPLETED
-    revert(chain.url, fork_point)
-    mine(chain.url, 10)
+    _reorg(chain, fork_point)
     assert poller.poll().reorgs == 1
     assert status() is WithdrawalStatus.PENDING  # the payout is gone; the hold stays, no refund yet
     assert _user(ALICE.address).balance == Decimal(40)
@@ -370,9 +373,7 @@ def test_a_reorg_after_the_credit_was_spent_takes_what_is_left_and_records_the_s
     from gbc.ledger import apply_balance_change
 
     poller = _poller()
-    _confirm(chain)
-    poller.poll()
-    fork_point = snapshot(chain.url)
+    fork_point = _caught_up_fork_point(chain, poller)
     _deposit(chain, BOB, 30 * GBC)
     _confirm(chain)
     poller.poll()
@@ -381,8 +382,7 @@ def test_a_reorg_after_the_credit_was_spent_takes_what_is_left_and_records_the_s
     with unit_of_work() as uow:  # the player bets 25 of it before the reorg
         apply_balance_change(uow, bob.id, TransactionType.GAME_BET, Decimal(-25), "game:spent")
 
-    revert(chain.url, fork_point)
-    mine(chain.url, 10)
+    _reorg(chain, fork_point)
     assert poller.poll().reorgs == 1
     bob = _user(BOB.address)
     assert bob.balance == Decimal(0)  # never negative
