@@ -96,7 +96,9 @@ class ChainPoller:
         else:
             result.stopped = "time budget" if time.monotonic() >= deadline else "range limit"
         metrics.add_metric(name="ChainLogsStored", unit="Count", value=result.stored)
-        logger.info("[Chain] poll", extra=result.as_dict())
+        # An idle poll (most of them) is a debug line; one that changed something is news.
+        busy = result.stored or result.reorgs or result.refunds or result.stopped != "caught up"
+        (logger.info if busy else logger.debug)("[Chain] poll", extra=result.as_dict())
         return result
 
     def _try_lock(self, uow: UnitOfWork) -> bool:
