@@ -393,3 +393,52 @@ def test_a_reorg_after_the_credit_was_spent_takes_what_is_left_and_records_the_s
     assert reversal.amount == Decimal(-5)
     assert reversal.metadata_["shortfall"] == "25.000000000000000000"
     assert ledger_total(bob.id) == bob.balance
+
+
+def test_a_reorg_while_a_range_is_being_read_stores_nothing_of_it(db, chain, sqs_queues):
+    fork_point = _caught_up_fork_point(chain, _poller())
+    _deposit(chain, ALICE, 9 * GBC)
+    _confirm(chain)
+
+    class ReorgWhileReading(JsonRpcClient):
+        """The chain reorganises between eth_getLogs and the poller's second look at the headers."""
+
+        def logs(self, *args: Any) -> Any:
+            found = super().logs(*args)
+            if found:
+                _reorg(chain, fork_point)
+            return found
+
+    result = ChainPoller(ReorgWhileReading(get_settings().chain_rpc_url)).poll()
+    assert result.stopped.startswith("inconsistent answers")
+    assert (result.stored, _events()) == (0, [])
+    # The next run reads the fork that won: no deposit on it.
+    assert _poller().poll().stored == 0
+    assert _drain(sqs_queues) == 0
+    with unit_of_work() as uow:
+        assert uow.session.scalar(select(func.count()).select_from(Transaction)) == 0
+
+
+def test_logs_read_on_one_fork_and_headers_on_another_are_not_trusted(db, chain, sqs_queues):
+    """Fork X has no deposit, fork Y (which wins while the range is read) has one. Had the poller
+    taken X's empty logs with Y's block hashes, it would have skipped Y's deposit for good."""
+    fork_point = _caught_up_fork_point(chain, _poller())
+    mine(chain.url, 6)  # fork X: empty blocks
+
+    class ForkSwitchAfterLogs(JsonRpcClient):
+        switched = False
+
+        def logs(self, *args: Any) -> Any:
+            found = super().logs(*args)
+            if not self.switched:
+                self.switched = True
+                revert(chain.url, fork_point)  # fork Y: a deposit, and longer
+                _deposit(chain, BOB, 11 * GBC)
+                mine(chain.url, 10)
+            return found
+
+    result = ChainPoller(ForkSwitchAfterLogs(get_settings().chain_rpc_url)).poll()
+    assert result.stopped.startswith("inconsistent answers") and result.stored == 0
+    assert _poller().poll().stored == 1  # read again, on fork Y
+    _drain(sqs_queues)
+    assert _user(BOB.address).balance == Decimal(11)

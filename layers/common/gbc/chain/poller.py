@@ -113,16 +113,18 @@ class ChainPoller:
         Returns False when there is nothing more to read."""
         checkpoint = read_checkpoint(uow, self.chain_id) or self._initial()
         result.checkpoint = checkpoint.block
-        if checkpoint.hash is not None and self.rpc.block(checkpoint.block).hash != checkpoint.hash:
+        first = checkpoint.block + 1
+        last = min(first + checkpoint.range - 1, result.safe_head if result.safe_head is not None else -1)
+        anchor = [checkpoint.block] if checkpoint.hash is not None else []
+        before = self.rpc.blocks(anchor + ([last] if last >= first else []))
+        if anchor and before[checkpoint.block].hash != checkpoint.hash:
             rewound = rewind(uow, self.rpc, self.chain_id, checkpoint, self._initial())
             write_checkpoint(uow, self.chain_id, rewound)
             result.reorgs += 1
             result.checkpoint = rewound.block
             return True
-        first = checkpoint.block + 1
-        if result.safe_head is None or first > result.safe_head:
+        if last < first:
             return False
-        last = min(first + checkpoint.range - 1, result.safe_head)
         try:
             logs = self.rpc.logs(first, last, self.contracts, self.topics)
         except RpcError as exc:
@@ -134,9 +136,9 @@ class ChainPoller:
             return True
         # A zero amount moves nothing and cannot be a job (amounts are positive).
         decoded = [e for log in logs if not log.removed and (e := decode_log(log)) is not None and e.amount_wei > 0]
-        headers = self._headers(last, decoded)
+        headers = self._headers_after(checkpoint, before[last], decoded)
         stored = self._store(uow, decoded)
-        record_blocks(uow, self.chain_id, headers.values())
+        record_blocks(uow, self.chain_id, (h for n, h in headers.items() if n >= first))
         end = headers[last]
         grown = min(checkpoint.range * 2, self.settings.chain_max_block_range)
         write_checkpoint(uow, self.chain_id, Checkpoint(last, end.hash, end.timestamp, grown))
@@ -148,10 +150,17 @@ class ChainPoller:
         result.checkpoint = last
         return True
 
-    def _headers(self, last: int, events: list[ChainLog]) -> dict[int, BlockHeader]:
-        """The range's last block and every block with an event, in one batch; each event's block
-        hash must be the canonical one, or the logs came from another fork."""
-        headers = self.rpc.blocks([last, *(e.log.block_number for e in events)])
+    def _headers_after(
+        self, checkpoint: Checkpoint, last: BlockHeader, events: list[ChainLog]
+    ) -> dict[int, BlockHeader]:
+        """After reading the logs, in one batch: the checkpoint's block and the range's last block
+        must be what they were before, and every event's block the canonical one. Otherwise a reorg
+        happened while we read (logs from one fork, hashes from another): nothing is stored."""
+        anchor = [checkpoint.block] if checkpoint.hash is not None else []
+        headers = self.rpc.blocks([*anchor, last.number, *(e.log.block_number for e in events)])
+        moved = anchor and headers[checkpoint.block].hash != checkpoint.hash
+        if moved or headers[last.number].hash != last.hash:
+            raise ChainInconsistent(f"the chain changed under blocks up to {last.number} while reading")
         for event in events:
             if headers[event.log.block_number].hash != event.log.block_hash:
                 raise ChainInconsistent(f"block {event.log.block_number} changed while reading its logs")
