@@ -1,4 +1,4 @@
-"""chain poller: block hashes for reorg detection, refund and reversal ledger types
+"""chain poller: block hashes for reorg detection, event generations, refund and reversal ledger types
 
 Revision ID: 0005
 Revises: 0003
@@ -42,6 +42,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False),
         sa.PrimaryKeyConstraint("chain_id", "number", name=op.f("pk_chain_blocks")),
     )
+    op.add_column("chain_events", sa.Column("generation", sa.Integer(), server_default=sa.text("0"), nullable=False))
     # The refund of an expired voucher asks "did the vault pay this nonce?" of the stored events.
     op.create_index(
         "ix_chain_events_withdraw_nonce",
@@ -53,10 +54,20 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_chain_events_withdraw_nonce", table_name="chain_events")
+    op.drop_column("chain_events", "generation")
     op.drop_table("chain_blocks")
-    # PostgreSQL cannot drop an enum value: rebuild the type without the new ones (their rows first).
-    op.execute(sa.text("DELETE FROM transactions WHERE type::text = ANY(:new)").bindparams(new=list(NEW_TYPES)))
+    # PostgreSQL cannot drop an enum value: rebuild the type without the new ones. Their ledger rows
+    # stay (the balances include them) as ADMIN_ADJUSTMENT, their old type kept in the metadata.
+    op.execute(
+        sa.text(
+            "UPDATE transactions SET metadata = coalesce(metadata, '{}'::jsonb)"
+            " || jsonb_build_object('downgradedFrom', type::text) WHERE type::text = ANY(:new)"
+        ).bindparams(new=list(NEW_TYPES))
+    )
     op.execute("ALTER TYPE transaction_type RENAME TO transaction_type_old")
     sa.Enum(*OLD_TYPES, name="transaction_type").create(op.get_bind())
-    op.execute("ALTER TABLE transactions ALTER COLUMN type TYPE transaction_type USING type::text::transaction_type")
+    op.execute(
+        "ALTER TABLE transactions ALTER COLUMN type TYPE transaction_type USING (CASE"
+        " WHEN metadata ->> 'downgradedFrom' IS NOT NULL THEN 'ADMIN_ADJUSTMENT' ELSE type::text END)::transaction_type"
+    )
     op.execute("DROP TYPE transaction_type_old")

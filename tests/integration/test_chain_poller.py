@@ -31,7 +31,7 @@ from gbc.data.models import (
 from gbc.data.transaction import unit_of_work
 from gbc.settings import get_settings
 from gbc.wallet.service import ledger_total, request_withdrawal
-from tests.support.chain import increase_time, mine, revert, snapshot
+from tests.support.chain import increase_time, mine, revert, set_next_timestamp, snapshot
 from tests.support.factories import make_funded_user
 from tests.support.sqs import receive, run_worker
 
@@ -320,6 +320,11 @@ def test_an_expired_voucher_is_refunded_only_once_the_chain_would_reject_it(db, 
     now = int(chain.w3.eth.get_block("latest")["timestamp"])
     increase_time(chain.url, deadline - now + 1)
     assert _poller().poll().refunds == 0
+    # Confirmed past the deadline: the chain rejects the voucher, but within the grace (a deep reorg
+    # could bring back earlier blocks) it is still held.
+    _confirm(chain)
+    assert _poller().poll().refunds == 0
+    increase_time(chain.url, get_settings().withdrawal_refund_grace_seconds)
     _confirm(chain)
     assert _poller().poll().refunds == 1
     assert _poller().poll().refunds == 0  # once
@@ -335,8 +340,22 @@ def test_an_expired_voucher_is_refunded_only_once_the_chain_would_reject_it(db, 
 
     with pytest.raises(ContractLogicError, match="expired"):
         _voucher_call(chain, held["voucher"]).call({"from": BOB.address})
-    assert chain.token.functions.balanceOf(chain.vault.address).call() > 0
-    assert TransactionType.WITHDRAWAL_REFUND.value == "WITHDRAWAL_REFUND"
+
+
+def test_a_voucher_paid_in_a_block_exactly_at_its_deadline_is_completed_not_refunded(db, chain, sqs_queues):
+    user = _player_user(ALICE, "50")
+    held = request_withdrawal(user.id, Decimal(10), ALICE.address)
+    deadline = int(held["voucher"]["message"]["deadline"])
+    set_next_timestamp(chain.url, deadline)  # the vault accepts block.timestamp <= deadline
+    send(chain.w3, ALICE.key, _voucher_call(chain, held["voucher"]), gas=200_000)
+    increase_time(chain.url, 2 * get_settings().withdrawal_refund_grace_seconds)
+    _confirm(chain)
+    result = _poller().poll()
+    assert (result.stored, result.refunds) == (1, 0)
+    _drain(sqs_queues)
+    with unit_of_work() as uow:
+        assert uow.session.scalars(select(Withdrawal)).one().status is WithdrawalStatus.COMPLETED
+    assert _ledger(user.id) == [("ADMIN_ADJUSTMENT", Decimal(50)), ("WITHDRAWAL", Decimal(-10))]
 
 
 def test_a_withdrawal_whose_payout_block_is_orphaned_is_pending_again_and_can_be_paid_on_the_new_fork(
@@ -442,3 +461,54 @@ def test_logs_read_on_one_fork_and_headers_on_another_are_not_trusted(db, chain,
     assert _poller().poll().stored == 1  # read again, on fork Y
     _drain(sqs_queues)
     assert _user(BOB.address).balance == Decimal(11)
+
+
+class ForkB(JsonRpcClient):
+    """A node that follows another fork for a while (a load-balanced provider, a flip-flopping
+    chain): from block `fork` on, other hashes and none of the logs."""
+
+    def __init__(self, url: str, fork: int) -> None:
+        super().__init__(url)
+        self.fork = fork
+
+    def blocks(self, numbers: list[int]) -> Any:
+        from dataclasses import replace
+
+        real = super().blocks(numbers)
+        return {n: replace(h, hash="0x" + "b" * 56 + f"{n:08x}") if n >= self.fork else h for n, h in real.items()}
+
+    def logs(self, from_block: int, to_block: int, addresses: list[str], topics: list[Any]) -> Any:
+        return [log for log in super().logs(from_block, to_block, addresses, topics) if log.block_number < self.fork]
+
+
+def test_a_fork_that_flips_away_and_back_credits_the_deposit_again_after_its_reversal(db, chain, sqs_queues):
+    poller = _poller()
+    _caught_up_fork_point(chain, poller)
+    receipt = _deposit(chain, BOB, 30 * GBC)
+    _confirm(chain)
+    assert poller.poll().stored == 1
+    _drain(sqs_queues)
+
+    assert ChainPoller(ForkB(get_settings().chain_rpc_url, receipt["blockNumber"])).poll().reorgs == 1
+    _drain(sqs_queues)
+    assert _user(BOB.address).balance == Decimal(0)
+
+    assert poller.poll().stored == 1  # fork A again: the same log in the same block, a new generation
+    _drain(sqs_queues)
+    bob = _user(BOB.address)
+    assert bob.balance == Decimal(30)
+    assert [t for t, _ in _ledger(bob.id)] == ["DEPOSIT", "DEPOSIT_REVERSAL", "DEPOSIT"]
+    with unit_of_work() as uow:
+        event = uow.session.scalars(select(ChainEvent)).one()
+        references = uow.session.scalars(select(Transaction.reference_id).order_by(Transaction.created_at)).all()
+    assert (event.generation, event.status) == (1, ChainEventStatus.PROCESSED)
+    assert references[2] == references[0] + "#1"
+
+
+def test_the_poller_refuses_a_node_of_another_chain(db, chain, sqs_queues, monkeypatch):
+    from gbc.chain.poller import WrongChain
+
+    monkeypatch.setenv("CHAIN_ID", "1")
+    get_settings.cache_clear()
+    with pytest.raises(WrongChain, match="serves chain 31337"):
+        _poller().poll()

@@ -39,3 +39,27 @@ def test_upgrade_from_empty_matches_models_and_downgrade_removes_everything(post
             assert set(Base.metadata.tables) <= set(inspect(conn).get_table_names())
     finally:
         engine.dispose()
+
+
+def test_downgrade_below_the_chain_types_keeps_their_ledger_rows_as_adjustments(postgres_admin_url):
+    engine = _fresh_engine(postgres_admin_url, "gbc_test_migrations_0005")
+    try:
+        migrate.upgrade(engine)
+        with engine.begin() as conn:
+            user = conn.execute(
+                text("INSERT INTO users (wallet_address, balance) VALUES (:w, 5) RETURNING id"), {"w": "0x" + "1" * 40}
+            ).scalar_one()
+            conn.execute(
+                text(
+                    "INSERT INTO transactions (user_id, type, amount, balance_before, balance_after, reference_id,"
+                    " status) VALUES (:u, 'WITHDRAWAL_REFUND', 5, 0, 5, 'withdrawal-refund:x', 'COMPLETED')"
+                ),
+                {"u": user},
+            )
+        migrate.downgrade(engine, "0003")
+        with engine.connect() as conn:
+            row = conn.execute(text("SELECT type, amount, metadata FROM transactions")).one()
+        assert (row.type, row.amount, row.metadata) == ("ADMIN_ADJUSTMENT", 5, {"downgradedFrom": "WITHDRAWAL_REFUND"})
+        migrate.upgrade(engine)
+    finally:
+        engine.dispose()

@@ -65,6 +65,9 @@ class Settings(BaseSettings):
 
     deposit_intent_ttl_seconds: int = 3600
     withdrawal_voucher_ttl_seconds: int = 3600
+    # A held withdrawal is refunded once a confirmed block is this much past the voucher's deadline:
+    # a reorg deeper than the confirmations could otherwise bring back a block that may still pay it.
+    withdrawal_refund_grace_seconds: int = 300
     # Contracts (deployed by the chain issue; zero address until then).
     vault_address: str = "0x0000000000000000000000000000000000000000"
     token_address: str = "0x0000000000000000000000000000000000000000"  # noqa: S105 - an address

@@ -7,7 +7,7 @@ against the compiled ABIs); the first argument is indexed, so it sits in topics[
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 from eth_hash.auto import keccak
 
@@ -47,7 +47,8 @@ class ChainLog:
 
     @property
     def amount(self) -> Decimal:
-        return Decimal(self.amount_wei) / WEI
+        with localcontext(prec=80):  # exact: a uint256 has at most 78 digits
+            return Decimal(self.amount_wei) / WEI
 
     def args(self) -> dict[str, str]:
         args = {"account": self.account, "amountWei": str(self.amount_wei)}

@@ -32,6 +32,12 @@ from gbc.wallet.refunds import refund_expired_withdrawals
 
 # Events per INSERT: 9 parameters each stays well under the driver's 32,767.
 STORE_CHUNK = 1000
+# The ledger's NUMERIC(38, 18) holds less than 10^20 GBC.
+MAX_AMOUNT_WEI = 10**38
+
+
+class WrongChain(Exception):
+    """CHAIN_RPC_URL answers for another chain than CHAIN_ID: nothing is read."""
 
 
 class ChainInconsistent(Exception):
@@ -70,10 +76,20 @@ class ChainPoller:
         # One poller per chain at a time (the schedule may overlap a slow run): a transaction-scoped
         # advisory lock, so a crashed poller never leaves it held.
         self._lock_key = zlib.crc32(f"chain-poller:{self.chain_id}".encode())
+        self._chain_checked = False
+
+    def _check_chain(self) -> None:
+        """Once per container: a wrong URL would store events under the wrong chain id."""
+        if not self._chain_checked:
+            answered = self.rpc.chain_id()
+            if answered != self.chain_id:
+                raise WrongChain(f"CHAIN_RPC_URL serves chain {answered}, CHAIN_ID is {self.chain_id}")
+            self._chain_checked = True
 
     def poll(self, budget_seconds: float | None = None, max_ranges: int | None = None) -> PollResult:
         budget = self.settings.chain_poll_budget_seconds if budget_seconds is None else budget_seconds
         deadline = time.monotonic() + budget
+        self._check_chain()
         result = PollResult()
         result.head = self.rpc.block_number()
         result.safe_head = result.head - self.settings.chain_confirmations
@@ -134,8 +150,7 @@ class ChainPoller:
             logger.info("[Chain] range refused, halving", extra={"range": checkpoint.range, "error": str(exc)})
             write_checkpoint(uow, self.chain_id, replace(checkpoint, range=smaller))
             return True
-        # A zero amount moves nothing and cannot be a job (amounts are positive).
-        decoded = [e for log in logs if not log.removed and (e := decode_log(log)) is not None and e.amount_wei > 0]
+        decoded = [e for log in logs if not log.removed and (e := decode_log(log)) is not None and self._creditable(e)]
         headers = self._headers_after(checkpoint, before[last], decoded)
         stored = self._store(uow, decoded)
         record_blocks(uow, self.chain_id, (h for n, h in headers.items() if n >= first))
@@ -149,6 +164,24 @@ class ChainPoller:
         result.stored += stored
         result.checkpoint = last
         return True
+
+    @staticmethod
+    def _creditable(event: ChainLog) -> bool:
+        """A zero amount moves nothing; one past NUMERIC(38,18) cannot be booked. Neither becomes a
+        job; the second is an operator's problem, so it is loud."""
+        if 0 < event.amount_wei < MAX_AMOUNT_WEI:
+            return True
+        if event.amount_wei:
+            metrics.add_metric(name="ChainEventUnbookable", unit="Count", value=1)
+            logger.error(
+                "[Chain] event amount out of range, not credited",
+                extra={
+                    "txHash": event.log.tx_hash,
+                    "logIndex": event.log.log_index,
+                    "amountWei": str(event.amount_wei),
+                },
+            )
+        return False
 
     def _headers_after(
         self, checkpoint: Checkpoint, last: BlockHeader, events: list[ChainLog]
@@ -188,13 +221,14 @@ class ChainPoller:
                     for e in chunk.values()
                 ]
             )
+            revived = {k: statement.excluded[k] for k in ("block_number", "block_hash", "args", "status")}
             statement = statement.on_conflict_do_update(
                 constraint="uq_chain_events_log",
-                set_={k: statement.excluded[k] for k in ("block_number", "block_hash", "args", "status")},
+                set_={**revived, "generation": ChainEvent.generation + 1},
                 where=ChainEvent.status == ChainEventStatus.ORPHANED,
-            ).returning(ChainEvent.tx_hash, ChainEvent.log_index)
+            ).returning(ChainEvent.tx_hash, ChainEvent.log_index, ChainEvent.generation)
             # Rows already stored by an earlier run are not returned: their jobs are on their way.
-            for tx_hash, log_index in uow.session.execute(statement).all():
+            for tx_hash, log_index, generation in uow.session.execute(statement).all():
                 event = chunk[(tx_hash, log_index)]
                 payload = ChainEventPayload(
                     chainId=self.chain_id,
@@ -202,6 +236,7 @@ class ChainPoller:
                     logIndex=log_index,
                     blockNumber=event.log.block_number,
                     blockHash=event.log.block_hash,
+                    generation=generation,
                     address=event.account,
                     amount=event.amount,
                     nonce=event.nonce,

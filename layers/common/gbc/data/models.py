@@ -286,6 +286,9 @@ class ChainEvent(Base):
     status: Mapped[ChainEventStatus] = mapped_column(
         _pg_enum(ChainEventStatus, "chain_event_status"), default=ChainEventStatus.SEEN
     )
+    # How many times the log was stored again after a reorg orphaned it: part of its credit's
+    # identity, so a fork that flips away and back credits it again after the reversal.
+    generation: Mapped[int] = mapped_column(Integer, server_default=text("0"), default=0)
     created_at: Mapped[datetime] = _created_at()
 
 

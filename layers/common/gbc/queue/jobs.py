@@ -51,6 +51,8 @@ class ChainEventPayload(Payload):
     # Part of the credit's identity: a log re-mined in another block after a reorg is a new credit
     # (the one in the orphaned block is reversed).
     block_hash: str = Field(alias="blockHash", pattern=r"^0x[0-9a-fA-F]{64}$")
+    # The stored event's generation (gbc.data.models.ChainEvent.generation).
+    generation: int = Field(0, ge=0)
     address: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
     amount: Decimal = Field(gt=0)
     nonce: int | None = None

@@ -36,20 +36,23 @@ REVERSAL_OF = {
 }
 
 
-def _reference(chain_id: int, tx_hash: str, log_index: int, block_hash: str) -> str:
-    # The block hash's first 16 hex digits tell a re-mined log from the orphaned one (fits in 128).
-    return f"{chain_id}:{tx_hash.lower()}:{log_index}@{block_hash.lower()[2:18]}"
+def _reference(chain_id: int, tx_hash: str, log_index: int, block_hash: str, generation: int) -> str:
+    """The credit's ledger reference. The block hash's first 16 hex digits tell a re-mined log from
+    the orphaned one; the generation tells a log stored again in the same block (a fork that flipped
+    away and back) from its reversed first credit. Fits in 128 characters."""
+    suffix = f"#{generation}" if generation else ""
+    return f"{chain_id}:{tx_hash.lower()}:{log_index}@{block_hash.lower()[2:18]}{suffix}"
 
 
 def event_reference(payload: ChainEventPayload) -> str:
-    return _reference(payload.chain_id, payload.tx_hash, payload.log_index, payload.block_hash)
+    return _reference(payload.chain_id, payload.tx_hash, payload.log_index, payload.block_hash, payload.generation)
 
 
 def _still_canonical(uow: UnitOfWork, payload: ChainEventPayload) -> bool:
     """False when the poller has orphaned this log (or re-stored it from another block). The row is
     locked, so an undo running at the same time either sees this job's credit or makes it skip."""
     row = uow.session.execute(
-        select(ChainEvent.status, ChainEvent.block_hash)
+        select(ChainEvent.status, ChainEvent.block_hash, ChainEvent.generation)
         .where(
             ChainEvent.chain_id == payload.chain_id,
             ChainEvent.tx_hash == payload.tx_hash.lower(),
@@ -58,7 +61,11 @@ def _still_canonical(uow: UnitOfWork, payload: ChainEventPayload) -> bool:
         .with_for_update()
     ).first()
     # No row: a job enqueued without the poller (a replay, an admin): the payload is all there is.
-    return row is None or (row.status is not ChainEventStatus.ORPHANED and row.block_hash == payload.block_hash.lower())
+    return row is None or (
+        row.status is not ChainEventStatus.ORPHANED
+        and row.block_hash == payload.block_hash.lower()
+        and row.generation == payload.generation
+    )
 
 
 def _user_for_wallet(uow: UnitOfWork, address: str) -> User:
@@ -152,7 +159,10 @@ def complete_withdrawal(uow: UnitOfWork, payload: ChainEventPayload) -> bool:
     if withdrawal.status is WithdrawalStatus.COMPLETED:
         return False
     if withdrawal.status is not WithdrawalStatus.PENDING:
-        # Refunded, yet paid on chain: the refund job must never let this happen. Loudly stop.
+        # Refunded, yet paid on chain (only a reorg deeper than the refund's grace can do this): paid
+        # twice. Loudly stop; the job lands in the DLQ for an operator.
+        metrics.add_metric(name="WithdrawalPaidAfterRefund", unit="Count", value=1)
+        logger.error("[Worker] withdrawal paid on chain but not pending", extra={"withdrawal": str(withdrawal.id)})
         raise Conflict("withdrawal paid on chain but not pending", status=withdrawal.status.value)
     withdrawal.status = WithdrawalStatus.COMPLETED
     withdrawal.tx_hash = payload.tx_hash.lower()
@@ -177,7 +187,7 @@ def undo_orphaned_event(uow: UnitOfWork, event: ChainEvent) -> None:
 
 
 def _reverse_credit(uow: UnitOfWork, event: ChainEvent, kind: TransactionType) -> None:
-    reference = _reference(event.chain_id, event.tx_hash, event.log_index, event.block_hash)
+    reference = _reference(event.chain_id, event.tx_hash, event.log_index, event.block_hash, event.generation)
     credit = find_entry(uow, kind, reference)
     if credit is None:
         return  # not credited yet: its job will find the event orphaned and do nothing

@@ -4,12 +4,13 @@ The vault rejects a voucher once block.timestamp > deadline. The poller calls th
 the block it has just confirmed and fully read: every later block is later still, so the voucher
 can never pay out; and every block up to it has been read, so a payout would be a stored Withdraw
 event. Only a PENDING withdrawal with neither is refunded, in the poller's transaction (the ledger
-change invalidates the wallet caches after commit).
+change invalidates the wallet caches after commit), and only WITHDRAWAL_REFUND_GRACE_SECONDS after
+the deadline: a reorg deeper than the confirmations could bring back blocks with earlier times.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Text, cast, exists, select
 
@@ -19,10 +20,12 @@ from gbc.ledger import apply_balance_change
 from gbc.observability import logger, metrics
 from gbc.queue.jobs import AuditLogPayload
 from gbc.queue.outbox import enqueue_job
+from gbc.settings import get_settings
 
 
 def refund_expired_withdrawals(uow: UnitOfWork, confirmed_timestamp: int, limit: int = 500) -> int:
     confirmed_at = datetime.fromtimestamp(confirmed_timestamp, UTC)
+    grace = timedelta(seconds=get_settings().withdrawal_refund_grace_seconds)
     paid = exists().where(
         ChainEvent.event == "Withdraw",
         ChainEvent.status != ChainEventStatus.ORPHANED,
@@ -30,7 +33,7 @@ def refund_expired_withdrawals(uow: UnitOfWork, confirmed_timestamp: int, limit:
     )
     expired = uow.session.scalars(
         select(Withdrawal)
-        .where(Withdrawal.status == WithdrawalStatus.PENDING, Withdrawal.deadline < confirmed_at, ~paid)
+        .where(Withdrawal.status == WithdrawalStatus.PENDING, Withdrawal.deadline + grace < confirmed_at, ~paid)
         .order_by(Withdrawal.deadline)
         .limit(limit)
         .with_for_update(skip_locked=True)
