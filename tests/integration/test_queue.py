@@ -301,6 +301,57 @@ def test_a_rolled_back_transaction_sends_nothing(db, services):
     assert receive(services["queues"]["JobsQueue"]) == []
 
 
+def test_delivered_rows_are_removed_without_waiting_for_a_wal_flush(db, services, monkeypatch):
+    """The cleanup of sent rows is one round trip: BEGIN, synchronous_commit off, DELETE, COMMIT."""
+    from gbc.data.engine import get_engine
+
+    statements: list[str] = []
+    raw = get_engine().raw_connection()
+    driver_class = type(raw.driver_connection)
+    raw.close()
+    original = driver_class.execute_simple
+
+    def execute_simple(self, sql):
+        statements.append(sql)
+        return original(self, sql)
+
+    monkeypatch.setattr(driver_class, "execute_simple", execute_simple)
+    enqueue_job("audit:log", AuditLogPayload(action="sent", resource="user"))
+    assert _count(OutboxJob) == 0
+    cleanup = [sql for sql in statements if "DELETE FROM outbox" in sql]
+    assert len(cleanup) == 1, "one round trip"
+    assert cleanup[0].startswith("BEGIN; SET LOCAL synchronous_commit TO OFF; DELETE FROM outbox WHERE id IN (")
+    assert len(receive(services["queues"]["JobsQueue"])) == 1
+
+
+def test_a_lost_cleanup_means_a_second_send_but_one_effect(db, services, monkeypatch):
+    """The send succeeded but deleting the row failed (or was lost in a crash): the sweep sends the
+    job again, and the worker applies it once."""
+    from gbc.queue import outbox
+    from gbc.settings import get_settings
+
+    user = make_user(balance=Decimal(10))
+    broken = mock.Mock(**{"raw_connection.side_effect": RuntimeError("connection lost")})
+    with monkeypatch.context() as patched:
+        patched.setattr(outbox, "get_engine", lambda: broken)
+        enqueue_job(
+            "transaction:create",
+            TransactionCreatePayload(userId=user.id, type="ADMIN_ADJUSTMENT", amount=Decimal("-1"), referenceId="r1"),
+        )
+    assert _count(OutboxJob) == 1, "sent, but its row is still there"
+    first = receive(services["queues"]["JobsQueue"])
+    assert len(first) == 1
+    monkeypatch.setenv("OUTBOX_SWEEP_AGE_SECONDS", "0")
+    get_settings.cache_clear()
+    assert sweep_outbox() == 1
+    again = receive(services["queues"]["JobsQueue"])
+    assert len(again) == 1 and json.loads(again[0]["Body"])["id"] == json.loads(first[0]["Body"])["id"]
+    run_worker(first)
+    run_worker(again)
+    assert _balance(user.id) == Decimal(9) and _count(Transaction) == 1
+    assert _count(OutboxJob) == 0
+
+
 # ---------------------------------------------------------------- nightly, retention, stats, redrive
 
 

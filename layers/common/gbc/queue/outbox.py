@@ -1,6 +1,11 @@
 """The transactional outbox. `enqueue_job` writes the job in the caller's transaction; after commit
 the jobs are delivered (sent to SQS in batches, or processed directly if SQS is down) and their rows
-deleted. Rows a crash or an outage left behind are delivered by `sweep_outbox` (scheduled)."""
+deleted. Rows a crash or an outage left behind are delivered by `sweep_outbox` (scheduled).
+
+Deleting the rows of delivered jobs is bookkeeping, not data: it runs as one simple-protocol round
+trip with `synchronous_commit` off, so the request does not wait for a second WAL flush. If that
+delete is lost (a crash before the WAL writer flushes it, or any error), the rows stay and the sweep
+sends those jobs again; the worker's processed_jobs row makes the second delivery a no-op."""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select, update
 
+from gbc.data.engine import get_engine
 from gbc.data.models import OutboxJob
 from gbc.data.transaction import UnitOfWork, unit_of_work
 from gbc.observability import logger
@@ -35,20 +41,43 @@ def enqueue_job(job_type: JobType, payload: Payload, uow: UnitOfWork | None = No
     return job
 
 
-def _forget(ids: set[uuid.UUID], uow: UnitOfWork | None = None) -> None:
+def _forget(ids: set[uuid.UUID], uow: UnitOfWork) -> None:
+    if ids:
+        uow.session.execute(delete(OutboxJob).where(OutboxJob.id.in_(ids)))
+
+
+def _forget_delivered(ids: set[uuid.UUID]) -> None:
+    """Delete the rows of jobs just delivered: BEGIN, SET LOCAL synchronous_commit, DELETE and COMMIT
+    in one simple-query round trip (no parameters: the ids are UUIDs, formatted canonically). Falls
+    back to an ordinary transaction if the driver cannot run it; a failure leaves the rows to the sweep."""
     if not ids:
         return
-    if uow is None:
-        with unit_of_work() as own:
-            own.session.execute(delete(OutboxJob).where(OutboxJob.id.in_(ids)))
-    else:
-        uow.session.execute(delete(OutboxJob).where(OutboxJob.id.in_(ids)))
+    listed = ",".join(f"'{uuid.UUID(str(i))}'" for i in ids)
+    sql = f"BEGIN; SET LOCAL synchronous_commit TO OFF; DELETE FROM outbox WHERE id IN ({listed}); COMMIT"  # noqa: S608 - UUIDs
+    try:
+        raw = get_engine().raw_connection()
+    except Exception:
+        logger.exception("[Queue] could not clean up delivered outbox rows; the sweep will resend them")
+        return
+    try:
+        driver = raw.driver_connection
+        if hasattr(driver, "execute_simple"):  # pg8000: the simple query protocol, one round trip
+            driver.execute_simple(sql)
+        else:  # another DB-API driver: the same statements through a cursor
+            cursor = raw.cursor()
+            cursor.execute(sql)
+            cursor.close()
+    except Exception:
+        logger.exception("[Queue] could not clean up delivered outbox rows; the sweep will resend them")
+        raw.invalidate()  # the connection's state is unknown: do not return it to the pool
+        return
+    raw.close()
 
 
 def _flush(jobs: list[Job]) -> None:
     """After commit: deliver what this transaction enqueued. No lock is taken: the sweep only looks
     at rows older than OUTBOX_SWEEP_AGE_SECONDS, and a rare double send is harmless (idempotent)."""
-    _forget(deliver(jobs))
+    _forget_delivered(deliver(jobs))
 
 
 def _as_job(row: OutboxJob) -> Job:
