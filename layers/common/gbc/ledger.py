@@ -11,12 +11,38 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import exists, insert, literal, select, update
+from sqlalchemy import exists, insert, literal, select, true, update
 
-from gbc.cache.query_cache import invalidate_after_commit
+from gbc.cache.query_cache import DROP, Keys, invalidate_after_commit, write_through_after_commit
 from gbc.data.models import Transaction, TransactionStatus, TransactionType, User
 from gbc.data.transaction import UnitOfWork
 from gbc.errors import InsufficientBalance, NotFound
+from gbc.money import money_str
+from gbc.pagination import insert_into_first_page
+
+# Balance changes on the hot path update the cached wallet summary and first ledger pages in place
+# (write-through). The others (chain credits, withdrawals, refunds, reversals, adjustments) may change
+# more than the balance (pending withdrawals), so they invalidate the wallet family instead.
+WRITE_THROUGH = {
+    TransactionType.GAME_BET,
+    TransactionType.GAME_WIN,
+    TransactionType.GAME_REFUND,
+    TransactionType.STORE_PURCHASE,
+}
+
+
+def entry_view(t: Transaction) -> dict[str, Any]:
+    """A ledger row as the API shows it."""
+    return {
+        "id": str(t.id),
+        "type": t.type.value,
+        "amount": money_str(t.amount),
+        "balanceBefore": money_str(t.balance_before),
+        "balanceAfter": money_str(t.balance_after),
+        "referenceId": t.reference_id,
+        "status": t.status.value,
+        "createdAt": t.created_at.isoformat(),
+    }
 
 
 def find_entry(uow: UnitOfWork, type_: TransactionType, reference_id: str) -> Transaction | None:
@@ -51,12 +77,17 @@ def apply_balance_change(
     changed = (
         update(User)
         .where(*condition)
-        .values(balance=User.balance + amount, **totals)
-        .returning(User.balance.label("after"))
+        .values(balance=User.balance + amount, balance_version=User.balance_version + 1, **totals)
+        .returning(
+            User.balance.label("after"),
+            User.balance_version.label("version"),
+            User.total_deposited.label("deposited"),
+            User.total_withdrawn.label("withdrawn"),
+        )
         .cte("changed")
     )
     entry_id = uuid.uuid4()
-    row = uow.session.execute(
+    inserted = (
         insert(Transaction)
         .from_select(
             [
@@ -83,6 +114,16 @@ def apply_balance_change(
             ),
         )
         .returning(Transaction.balance_after, Transaction.created_at)
+        .cte("inserted")
+    )
+    row = uow.session.execute(
+        select(
+            inserted.c.balance_after,
+            inserted.c.created_at,
+            changed.c.version,
+            changed.c.deposited,
+            changed.c.withdrawn,
+        ).select_from(inserted.join(changed, true()))
     ).first()
     if row is None:
         return _why_not(uow, user_id, type_, amount, reference_id)
@@ -99,8 +140,57 @@ def apply_balance_change(
         created_at=row.created_at,
     )
     _sync_user(uow, user_id)
-    invalidate_after_commit(uow, user_id, ("wallet",))  # balance, wallet summary, ledger pages
+    if type_ in WRITE_THROUGH:
+        _write_through_after_commit(uow, user_id, entry, row.version, row.balance_after, row.deposited, row.withdrawn)
+    else:
+        invalidate_after_commit(uow, user_id, ("wallet",))  # balance, wallet summary, ledger pages
     return entry, True
+
+
+def _write_through_after_commit(
+    uow: UnitOfWork,
+    user_id: uuid.UUID,
+    entry: Transaction,
+    version: int,
+    balance: Decimal,
+    deposited: Decimal,
+    withdrawn: Decimal,
+) -> None:
+    """After commit, once per transaction and user: the cached wallet summary gets the new balance and
+    totals (if it is older than this version), the cached first ledger pages get the new rows."""
+    pending: dict[uuid.UUID, dict[str, Any]] = uow.info.setdefault("wallet_write_through", {})
+    state = pending.get(user_id)
+    if state is None:
+        state = pending[user_id] = {"entries": []}
+        write_through_after_commit(
+            uow,
+            "wallet",
+            user_id,
+            [Keys.wallet_summary(user_id)],
+            ["transactions"],
+            lambda k, r, v: _patch(state, k, r, v),
+        )
+    state["entries"].append(entry_view(entry))
+    state.update(version=version, balance=balance, deposited=deposited, withdrawn=withdrawn)
+
+
+def _patch(state: dict[str, Any], kind: str, rest: str, value: Any) -> Any:
+    if kind == "wallet_summary":
+        if value["v"] >= state["version"]:
+            return value  # a newer summary is already cached
+        summary = {
+            **value["summary"],
+            "balance": money_str(state["balance"]),
+            "totalDeposited": money_str(state["deposited"]),
+            "totalWithdrawn": money_str(state["withdrawn"]),
+        }
+        return {"v": state["version"], "summary": summary}
+    limit = int(rest.rsplit(":", 1)[1])  # a first ledger page: "{user}:start:{limit}"
+    for item in state["entries"]:
+        value = insert_into_first_page(value, "transactions", "createdAt", item, limit)
+        if value is None:
+            return DROP
+    return value
 
 
 def _why_not(

@@ -53,3 +53,27 @@ def fetch_page(
         return rows, None
     last = rows[limit - 1]
     return rows[:limit], Cursor(getattr(last, at_column.key), last.id).encode()
+
+
+def insert_into_first_page(
+    page: dict[str, Any], items_field: str, at_field: str, item: dict[str, Any], limit: int
+) -> dict[str, Any] | None:
+    """A cached first page (no cursor) with one more row, exactly as `fetch_page` would return it now
+    (rows are views with "id" and an ISO timestamp in `at_field`). Idempotent. None when the row
+    belongs to a later page (the page is full and the row is older than its last one)."""
+    rows = page[items_field]
+    if any(row["id"] == item["id"] for row in rows):
+        return page
+
+    def order(row: dict[str, Any]) -> tuple[datetime, uuid.UUID]:
+        return datetime.fromisoformat(row[at_field]), uuid.UUID(row["id"])
+
+    if page["nextCursor"] is not None and rows and order(item) < order(rows[-1]):
+        return None
+    merged = sorted([*rows, item], key=order, reverse=True)
+    next_cursor = page["nextCursor"]
+    if len(merged) > limit:
+        merged = merged[:limit]
+        at, last_id = order(merged[-1])
+        next_cursor = Cursor(at, last_id).encode()
+    return {**page, items_field: merged, "nextCursor": next_cursor}

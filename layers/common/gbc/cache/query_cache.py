@@ -116,20 +116,53 @@ class Keys:
         return "transactions", f"{user_id}:{cursor or 'start'}:{limit}"
 
 
-# One round trip for a user-scoped lookup: read the family's generation, build the key, count the
-# lookup, read the value. (The key is built inside the script, which assumes non-cluster Redis.)
-# A missing generation (first use, or evicted) starts at the current time in microseconds, never at
-# 0: numbers used before an eviction are always smaller, so old entries can never come back.
+# Besides its generation, each family has a write sequence (`query:seq:{family}:{u}`). A miss
+# remembers it; the loader's value is stored only if no write hook ran since (compare-and-set), so a
+# value loaded before a write committed never lands after that write's hook. Writes on the hot path
+# (bets, settlements, purchases, a game's end, the stats job) then update the cached values in place
+# (write-through) instead of making them unreachable; rarer writes still bump the generation.
+# Keyset pages after the first (a cursor) also embed a "deep" generation that every write-through
+# bumps: only the first pages are updated in place.
+def _seq_key(family: str, user_id: uuid.UUID | str) -> str:
+    return f"query:seq:{family}:{user_id}"
+
+
+def _deep_key(family: str, user_id: uuid.UUID | str) -> str:
+    return f"query:gen:{family}.deep:{user_id}"
+
+
+def _index_key(kind: str, user_id: uuid.UUID | str) -> str:
+    """The set of a user's cached first pages of one kind (their key suffixes), for write-through."""
+    return f"query:idx:{kind}:{user_id}"
+
+
+# One round trip for a lookup: read the family's generation(s), build the key, count the lookup, read
+# the value; on a miss also count it, read the write sequence and try the loader lock, so the first
+# miss needs no extra round trip. (Keys are built inside the script: non-cluster Redis.) A missing
+# generation (first use, or evicted) starts at the current time in microseconds, never at 0: numbers
+# used before an eviction are always smaller, so old entries can never come back.
 _LOOKUP = """
-local generation = redis.call('GET', KEYS[1])
-if not generation then
-  generation = ARGV[3]
-  redis.call('SET', KEYS[1], generation, 'NX')
-  generation = redis.call('GET', KEYS[1])
+local function generation(name)
+  local value = redis.call('GET', name)
+  if not value then
+    redis.call('SET', name, ARGV[3], 'NX')
+    value = redis.call('GET', name)
+  end
+  return value
 end
-local key = ARGV[1] .. generation .. ARGV[2]
-redis.call('INCR', KEYS[2])
-return {key, redis.call('GET', key)}
+local key = ARGV[1]
+if KEYS[1] ~= '' then key = key .. 'g' .. generation(KEYS[1]) end
+if KEYS[2] ~= '' then key = key .. '.' .. generation(KEYS[2]) end
+key = key .. ARGV[2]
+redis.call('INCR', KEYS[4])
+local value = redis.call('GET', key)
+if value then return {key, value, '', 0} end
+redis.call('INCR', KEYS[5])
+local seq = '0'
+if KEYS[3] ~= '' then seq = redis.call('GET', KEYS[3]) or '0' end
+local leader = 0
+if redis.call('SET', 'lock:' .. key, ARGV[4], 'NX', 'PX', ARGV[5]) then leader = 1 end
+return {key, false, seq, leader}
 """
 _INVALIDATE = """
 for i, key in ipairs(KEYS) do
@@ -138,13 +171,94 @@ end
 return #KEYS
 """
 
-
-# Store the value and release the lock only if it is still ours (a slow loader whose lock expired
-# must not release the next loader's).
+# Store a loaded value if no write hook ran since the lookup (same sequence), register a first page
+# in its index, keep a versioned value's version beside it; release the lock only if it is still ours
+# (a slow loader whose lock expired must not release the next loader's).
 _STORE = """
-if ARGV[3] == '1' then redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2]) end
+if ARGV[3] == '1' and (KEYS[3] == '' or (redis.call('GET', KEYS[3]) or '0') == ARGV[5]) then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+  if KEYS[4] ~= '' then
+    redis.call('SADD', KEYS[4], ARGV[6])
+    redis.call('EXPIRE', KEYS[4], ARGV[2])
+  end
+  if ARGV[7] ~= '' then redis.call('SET', KEYS[1] .. ':v', ARGV[7], 'EX', ARGV[2]) end
+end
 if ARGV[4] ~= '' and redis.call('GET', KEYS[2]) == ARGV[4] then redis.call('DEL', KEYS[2]) end
 return 1
+"""
+
+# Write-through, step 1: bump the write sequence (no load that started before can store any more) and
+# the deep generation, then read the entries to update: fixed key suffixes (ARGV[3..]) and every
+# suffix in the listed indexes (KEYS[4..]).
+_PATCH_READ = """
+local function generation(name)
+  local value = redis.call('GET', name)
+  if not value then
+    redis.call('SET', name, ARGV[2], 'NX')
+    value = redis.call('GET', name)
+  end
+  return value
+end
+redis.call('INCR', KEYS[2])
+if redis.call('SET', KEYS[3], ARGV[2], 'NX') == false then redis.call('INCR', KEYS[3]) end
+local gen = generation(KEYS[1])
+local out = {}
+local n = tonumber(ARGV[1])
+for i = 1, n do
+  local suffix = ARGV[2 + i]
+  local key = ARGV[2 + n + i] .. 'g' .. gen .. suffix
+  table.insert(out, key)
+  table.insert(out, redis.call('GET', key) or '')
+end
+for i = 4, #KEYS do
+  local prefix = ARGV[2 + 2 * n + i - 3]
+  for _, suffix in ipairs(redis.call('SMEMBERS', KEYS[i])) do
+    local key = prefix .. 'g' .. gen .. suffix
+    table.insert(out, key)
+    table.insert(out, redis.call('GET', key) or '')
+  end
+end
+return out
+"""
+
+# Step 3: if no entry changed since step 1, write the updated values (keeping their TTLs) and delete
+# those that could not be updated; otherwise (a concurrent load or write) delete them all.
+_PATCH_WRITE = """
+local unchanged = true
+for i, key in ipairs(KEYS) do
+  if (redis.call('GET', key) or '') ~= ARGV[2 * i - 1] then unchanged = false end
+end
+for i, key in ipairs(KEYS) do
+  local new = ARGV[2 * i]
+  if not unchanged or new == '' then
+    redis.call('DEL', key)
+  elseif new ~= ARGV[2 * i - 1] then
+    redis.call('SET', key, new, 'KEEPTTL')
+  end
+end
+return unchanged and 1 or 0
+"""
+
+# A versioned value written through (the stats job): kept unless the cached one is newer. (The same
+# version is the same value: stats counting the same games.)
+_PUT_VERSIONED = """
+local function generation(name)
+  local value = redis.call('GET', name)
+  if not value then
+    redis.call('SET', name, ARGV[5], 'NX')
+    value = redis.call('GET', name)
+  end
+  return value
+end
+redis.call('INCR', KEYS[2])
+local key = ARGV[1] .. 'g' .. generation(KEYS[1]) .. ARGV[2]
+local current = tonumber(redis.call('GET', key .. ':v') or '-1')
+if current <= tonumber(ARGV[4]) then
+  redis.call('SET', key, ARGV[3], 'EX', ARGV[6])
+  redis.call('SET', key .. ':v', ARGV[4], 'EX', ARGV[6])
+  return 1
+end
+return 0
 """
 
 
@@ -152,20 +266,36 @@ def _seed() -> str:
     return str(time.time_ns() // 1000)
 
 
-@lru_cache(maxsize=8)
+@lru_cache(maxsize=16)
 def _script(client: redis.Redis, source: str) -> Any:
     return client.register_script(source)
 
 
-def _lookup(client: redis.Redis, kind: str, rest: str, user_id: uuid.UUID | str | None) -> tuple[str, bytes | None]:
+class _Lookup:
+    __slots__ = ("key", "leader", "raw", "seq")
+
+    def __init__(self, key: str, raw: bytes | None, seq: str, leader: bool) -> None:
+        self.key, self.raw, self.seq, self.leader = key, raw, seq, leader
+
+
+def _lookup(
+    client: redis.Redis, kind: str, rest: str, user_id: uuid.UUID | str | None, deep: bool, token: str
+) -> _Lookup:
     if user_id is None:  # global keys (an ended game, the leaderboard) have no generation
-        key = f"query:{kind}:{rest}"
-        raw, _ = client.pipeline(transaction=False).get(key).incr(LOOKUPS_KEY).execute()
-        return key, raw
-    key, raw = _script(client, _LOOKUP)(
-        keys=[_gen_key(FAMILY[kind], user_id), LOOKUPS_KEY], args=[f"query:{kind}:g", f":{rest}", _seed()]
-    )
-    return key.decode(), raw
+        keys = ["", "", "", LOOKUPS_KEY, MISSES_KEY]
+        prefix, suffix = f"query:{kind}:", rest
+    else:
+        family = FAMILY[kind]
+        keys = [
+            _gen_key(family, user_id),
+            _deep_key(family, user_id) if deep else "",
+            _seq_key(family, user_id),
+            LOOKUPS_KEY,
+            MISSES_KEY,
+        ]
+        prefix, suffix = f"query:{kind}:", f":{rest}"
+    key, raw, seq, leader = _script(client, _LOOKUP)(keys=keys, args=[prefix, suffix, _seed(), token, LOCK_MS])
+    return _Lookup(key.decode(), raw, seq.decode() if isinstance(seq, bytes) else str(seq), bool(leader))
 
 
 def cache_query(
@@ -175,55 +305,163 @@ def cache_query(
     user_id: uuid.UUID | str | None = None,
     ttl: int | None = None,
     store_if: Callable[[T], bool] | None = None,
+    *,
+    first_page: bool = False,
+    deep: bool = False,
+    version: Callable[[T], int] | None = None,
 ) -> T:
     """The cached value of a query, or the loader's (cached for `ttl`, default the kind's TTL, when
-    `store_if` accepts it)."""
+    `store_if` accepts it). `first_page`: a keyset page without a cursor, which writes update in place;
+    `deep`: a page after the first; `version`: the value's version, for kinds written through by version."""
     if not get_settings().cache_enabled or not breaker.allow():
         return loader()
     client = redis_client()
+    token = uuid.uuid4().hex
     try:
-        key, raw = _lookup(client, kind, rest, user_id)
+        found = _lookup(client, kind, rest, user_id, deep, token)
         breaker.success()
     except redis.RedisError as exc:
         breaker.failure()
         logger.warning("[Cache] Redis error, answering from the database", extra={"error": repr(exc)})
         return loader()
-    if raw is not None:
-        logger.debug(f"[Cache] Hit: {key}")
+    if found.raw is not None:
+        logger.debug(f"[Cache] Hit: {found.key}")
         metrics.add_metric(name="CacheHit", unit=MetricUnit.Count, value=1)
-        return codec.loads(raw)  # type: ignore[no-any-return]
-    logger.info(f"[Cache] Miss: {key}")
+        return codec.loads(found.raw)  # type: ignore[no-any-return]
+    logger.info(f"[Cache] Miss: {found.key}")
     metrics.add_metric(name="CacheMiss", unit=MetricUnit.Count, value=1)
-    return _load_once(client, key, ttl or TTL[kind], loader, store_if)
-
-
-def _load_once(
-    client: redis.Redis, key: str, ttl: int, loader: Callable[[], T], store_if: Callable[[T], bool] | None
-) -> T:
-    lock, token = f"lock:{key}", uuid.uuid4().hex
-    try:
-        client.incr(MISSES_KEY)
-        leader = bool(client.set(lock, token, nx=True, px=LOCK_MS))
-        if not leader:
-            token = ""  # a follower never releases the leader's lock
-            deadline = time.monotonic() + WAIT_FOR_LOADER_S
-            while time.monotonic() < deadline:
-                time.sleep(0.01)
-                raw = client.get(key)
-                if raw is not None:
-                    return codec.loads(raw)  # type: ignore[no-any-return]
-    except redis.RedisError as exc:
-        breaker.failure()
-        logger.warning("[Cache] Redis error while loading", extra={"error": repr(exc)})
-        return loader()
+    if not found.leader:
+        # Someone is loading this key right now: wait briefly for their value.
+        waited = _wait_for(client, found.key)
+        if waited is not None:
+            return waited  # type: ignore[no-any-return]
+        token = ""  # a follower never releases the leader's lock
     value = loader()
     try:
-        store = "1" if store_if is None or store_if(value) else "0"
-        _script(client, _STORE)(keys=[key, lock], args=[codec.dumps(value), ttl, store, token])
+        store = store_if is None or store_if(value)
+        index = _index_key(kind, user_id) if first_page and user_id is not None else ""
+        _script(client, _STORE)(
+            keys=[
+                found.key,
+                f"lock:{found.key}",
+                _seq_key(FAMILY[kind], user_id) if user_id is not None else "",
+                index,
+            ],
+            args=[
+                codec.dumps(value),
+                ttl or TTL[kind],
+                "1" if store else "0",
+                token,
+                found.seq,
+                f":{rest}",
+                str(version(value)) if version is not None and store else "",
+            ],
+        )
     except redis.RedisError as exc:
         breaker.failure()
         logger.warning("[Cache] could not store a value", extra={"error": repr(exc)})
     return value
+
+
+def _wait_for(client: redis.Redis, key: str) -> Any:
+    deadline = time.monotonic() + WAIT_FOR_LOADER_S
+    try:
+        while time.monotonic() < deadline:
+            time.sleep(0.01)
+            raw = client.get(key)
+            if raw is not None:
+                return codec.loads(raw)
+    except redis.RedisError as exc:
+        breaker.failure()
+        logger.warning("[Cache] Redis error while waiting for a loader", extra={"error": repr(exc)})
+    return None
+
+
+# ---------------------------------------------------------------- write-through
+
+Patch = Callable[[str, str, Any], Any]  # (kind, key suffix, cached value) -> new value, or DROP
+DROP = object()
+
+
+def write_through(
+    family: str,
+    user_id: uuid.UUID | str,
+    fixed: list[tuple[str, str]],
+    first_pages: list[str],
+    patch: Patch,
+) -> None:
+    """After a commit: update a user's cached entries of one family in place. `fixed`: (kind, rest)
+    of single entries; `first_pages`: kinds whose cached first pages (all filters and limits) are
+    updated. Entries not cached stay so; pages after the first become unreachable (deep generation).
+    Any Redis error, or a concurrent change of an entry, invalidates the whole family instead."""
+    if not get_settings().cache_enabled or not breaker.allow():
+        return
+    client = redis_client()
+    try:
+        flat = _script(client, _PATCH_READ)(
+            keys=[_gen_key(family, user_id), _seq_key(family, user_id), _deep_key(family, user_id)]
+            + [_index_key(kind, user_id) for kind in first_pages],
+            args=[len(fixed), _seed()]
+            + [f":{rest}" for _, rest in fixed]
+            + [f"query:{kind}:" for kind, _ in fixed]
+            + [f"query:{kind}:" for kind in first_pages],
+        )
+        keys, args = [], []
+        for i in range(0, len(flat), 2):
+            key, raw = flat[i].decode(), flat[i + 1]
+            if not raw:
+                continue  # not cached: the next read loads it (a load that started earlier cannot store)
+            kind, _, rest = key.removeprefix("query:").partition(":")
+            suffix = rest.split(":", 1)[1] if ":" in rest else ""
+            try:
+                new = patch(kind, suffix, codec.loads(raw))
+            except Exception:
+                logger.exception("[Cache] write-through failed; dropping the entry", extra={"key": key})
+                new = DROP
+            keys.append(key)
+            args += [raw, b"" if new is DROP else codec.dumps(new)]
+        if keys:
+            _script(client, _PATCH_WRITE)(keys=keys, args=args)
+        breaker.success()
+    except redis.RedisError as exc:
+        breaker.failure()
+        logger.warning("[Cache] write-through failed; invalidating", extra={"error": repr(exc), "user": str(user_id)})
+        invalidate_user_caches(user_id, (family,))
+
+
+def write_through_after_commit(
+    uow: UnitOfWork, family: str, user_id: uuid.UUID, fixed: list[tuple[str, str]], first_pages: list[str], patch: Patch
+) -> None:
+    uow.after_commit(lambda: write_through(family, user_id, fixed, first_pages, patch))
+
+
+def put_versioned(kind: str, rest: str, user_id: uuid.UUID | str, value: Any, version: int) -> None:
+    """Write a value through (after a commit) unless a newer version is cached; loads that started
+    before cannot store any more."""
+    if not get_settings().cache_enabled or not breaker.allow():
+        return
+    try:
+        client = redis_client()
+        family = FAMILY[kind]
+        _script(client, _PUT_VERSIONED)(
+            keys=[_gen_key(family, user_id), _seq_key(family, user_id)],
+            args=[f"query:{kind}:", f":{rest}", codec.dumps(value), version, _seed(), TTL[kind]],
+        )
+    except redis.RedisError as exc:
+        breaker.failure()
+        logger.warning("[Cache] write-through failed; invalidating", extra={"error": repr(exc), "user": str(user_id)})
+        invalidate_user_caches(user_id, (FAMILY[kind],))
+
+
+def put_global(kind: str, rest: str, value: Any) -> None:
+    """Cache an immutable global value now (an ended game), so its first read is a hit."""
+    if not get_settings().cache_enabled or not breaker.allow():
+        return
+    try:
+        redis_client().set(f"query:{kind}:{rest}", codec.dumps(value), ex=TTL[kind])
+    except redis.RedisError as exc:
+        breaker.failure()
+        logger.warning("[Cache] could not store a value", extra={"error": repr(exc)})
 
 
 def invalidate_user_caches(user_id: uuid.UUID | str, families: Families = ALL_FAMILIES) -> None:

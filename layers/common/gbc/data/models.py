@@ -141,6 +141,8 @@ class User(Base):
     balance: Mapped[Decimal] = mapped_column(server_default=ZERO, default=Decimal(0))
     total_deposited: Mapped[Decimal] = mapped_column(server_default=ZERO, default=Decimal(0))
     total_withdrawn: Mapped[Decimal] = mapped_column(server_default=ZERO, default=Decimal(0))
+    # Bumped by every balance change (gbc.ledger): orders write-throughs of the cached wallet summary.
+    balance_version: Mapped[int] = mapped_column(BigInteger, server_default=text("0"), default=0)
     is_active: Mapped[bool] = mapped_column(server_default=text("true"), default=True)
     created_at: Mapped[datetime] = _created_at()
     last_login_at: Mapped[datetime | None]

@@ -18,13 +18,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from gbc.cache.query_cache import cache_query, invalidate_game_caches
+from gbc.cache.query_cache import DROP, cache_query, put_global, write_through_after_commit
 from gbc.data.models import Game, GameMove, GameResult, GameState, TransactionType, User
 from gbc.data.transaction import UnitOfWork, unit_of_work
 from gbc.errors import Conflict, DomainError, NotFound
 from gbc.game import engine, fairness
+from gbc.history.service import filters_of, game_summary
 from gbc.ledger import apply_balance_change
 from gbc.money import money_str
+from gbc.pagination import insert_into_first_page
 from gbc.queue.jobs import AuditLogPayload, StatsRecomputePayload
 from gbc.queue.outbox import enqueue_job
 from gbc.settings import get_settings
@@ -91,8 +93,9 @@ def _settle(uow: UnitOfWork, game: Game, round_: engine.Round) -> Decimal | None
             uow, game.user_id, kind, outcome.win_amount, f"{game.id}:settle", {"result": outcome.result}
         )
         balance = entry.balance_after
-    # History and stats change with the round's end (the settlement's ledger row covers the wallet).
-    uow.after_commit(lambda: invalidate_game_caches(game.id, game.user_id))
+    # The round's end: the ended game is cached at once (immutable), and the user's cached first
+    # history pages get it in place (the settlement's ledger row covers the wallet; the stats job the stats).
+    _game_ended_write_through(uow, game)
     enqueue_job(
         "stats:recompute", StatsRecomputePayload(userId=game.user_id, trigger="game:ended", gameId=game.id), uow
     )
@@ -113,6 +116,30 @@ def _settle(uow: UnitOfWork, game: Game, round_: engine.Round) -> Decimal | None
         uow,
     )
     return balance
+
+
+def _game_ended_write_through(uow: UnitOfWork, game: Game) -> None:
+    assert game.result is not None
+    filters = filters_of(game.result)
+    summary: dict[str, Any] = {}
+
+    def patch(kind: str, rest: str, page: Any) -> Any:
+        _, _, result_filter, limit = rest.split(":")  # "{user}:start:{filter}:{limit}"
+        if result_filter not in filters:
+            return page
+        patched = insert_into_first_page(page, "games", "endedAt", summary, int(limit))
+        return DROP if patched is None else patched
+
+    def cache_ended_game() -> None:
+        summary.update(game_summary(game))
+        put_global("game", str(game.id), {"userId": str(game.user_id), "view": _ended_view(game)})
+
+    uow.after_commit(cache_ended_game)
+    write_through_after_commit(uow, "games", game.user_id, [], ["user_history"], patch)
+
+
+def _ended_view(game: Game) -> dict[str, Any]:
+    return game_view(game, engine.Round.from_dict(game.hands))
 
 
 def _store_round(game: Game, round_: engine.Round) -> None:
@@ -204,7 +231,7 @@ def _load_game(game_id: uuid.UUID) -> dict[str, Any] | None:
         game = uow.session.get(Game, game_id)
         if game is None:
             return None
-        return {"userId": str(game.user_id), "view": game_view(game, engine.Round.from_dict(game.hands))}
+        return {"userId": str(game.user_id), "view": _ended_view(game)}
 
 
 def get_game(user_id: uuid.UUID, game_id: uuid.UUID) -> dict[str, Any]:

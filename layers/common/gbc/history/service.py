@@ -42,18 +42,33 @@ def _load_stats(user_id: uuid.UUID) -> dict[str, Any]:
 
 
 def user_stats(user_id: uuid.UUID) -> dict[str, Any]:
-    """The precomputed stats (cached); computed on the spot for a user the stats job has not reached."""
-    return cache_query(*Keys.user_stats(user_id), lambda: _load_stats(user_id), user_id=user_id)
+    """The precomputed stats (cached, written through by the stats job with totalHands as version);
+    computed on the spot for a user the stats job has not reached."""
+    return cache_query(
+        *Keys.user_stats(user_id), lambda: _load_stats(user_id), user_id=user_id, version=lambda s: s["totalHands"]
+    )
 
 
 def history_page(user_id: uuid.UUID, limit: int, cursor: str | None, result_filter: str) -> dict[str, Any]:
-    """One cache entry holds the page and the stats: both belong to the games family, so they are
-    invalidated together, and a cached page costs one lookup."""
-    return cache_query(
+    """The page and the stats are two cache entries: a game's end updates the first pages in place
+    (`game_ended_write_through`), the stats job the stats."""
+    page = cache_query(
         *Keys.user_history(user_id, cursor, result_filter, limit),
-        lambda: {**_load_history(user_id, limit, cursor, result_filter), "stats": _load_stats(user_id)},
+        lambda: _load_history(user_id, limit, cursor, result_filter),
         user_id=user_id,
+        first_page=cursor is None,
+        deep=cursor is not None,
     )
+    return {**page, "stats": user_stats(user_id)}
+
+
+def game_summary(game: Game) -> dict[str, Any]:
+    return _summary(game)
+
+
+def filters_of(result: GameResult) -> set[str]:
+    """The history filters a game with this result shows under."""
+    return {"all"} | {name for name, results in FILTERS.items() if result in results}
 
 
 def _load_history(user_id: uuid.UUID, limit: int, cursor: str | None, result_filter: str) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 
-from gbc.cache.query_cache import invalidate_after_commit
+from gbc.cache.query_cache import Keys, put_versioned
 from gbc.data.models import Game, GameResult, SystemConfig
 from gbc.data.transaction import UnitOfWork
 from gbc.money import money_str
@@ -113,7 +113,9 @@ def _store(uow: UnitOfWork, user_id: uuid.UUID, stats: dict[str, Any]) -> None:
             index_elements=[SystemConfig.key], set_={"value": statement.excluded.value, "updated_at": func.now()}
         )
     )
-    invalidate_after_commit(uow, user_id, ("games",))
+    # Write the new stats through after commit; totalHands orders them (an older update never wins).
+    view = public(stats)
+    uow.after_commit(lambda: put_versioned(*Keys.user_stats(user_id), user_id, view, view["totalHands"]))
 
 
 def _locked_stats(uow: UnitOfWork, user_id: uuid.UUID) -> dict[str, Any] | None:

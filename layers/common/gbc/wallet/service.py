@@ -22,7 +22,7 @@ from gbc.data.models import (
 )
 from gbc.data.transaction import unit_of_work
 from gbc.errors import DomainError, NotFound
-from gbc.ledger import apply_balance_change
+from gbc.ledger import apply_balance_change, entry_view
 from gbc.money import money_str
 from gbc.pagination import fetch_page
 from gbc.queue.jobs import AuditLogPayload
@@ -46,7 +46,10 @@ def _withdrawal_view(w: Withdrawal) -> dict[str, Any]:
 
 
 def wallet_summary(user_id: uuid.UUID) -> dict[str, Any]:
-    return cache_query(*Keys.wallet_summary(user_id), lambda: _load_wallet(user_id), user_id=user_id)
+    """Cached with the user's balance_version: bets, payouts and purchases write the new balance
+    through (gbc.ledger), newer versions only."""
+    cached = cache_query(*Keys.wallet_summary(user_id), lambda: _load_wallet(user_id), user_id=user_id)
+    return cached["summary"]  # type: ignore[no-any-return]
 
 
 def _load_wallet(user_id: uuid.UUID) -> dict[str, Any]:
@@ -61,7 +64,7 @@ def _load_wallet(user_id: uuid.UUID) -> dict[str, Any]:
                 .order_by(Withdrawal.created_at.desc())
             )
         )
-        return {
+        summary = {
             "walletAddress": checksum(user.wallet_address),
             "balance": money_str(user.balance),
             "totalDeposited": money_str(user.total_deposited),
@@ -69,31 +72,23 @@ def _load_wallet(user_id: uuid.UUID) -> dict[str, Any]:
             "pendingWithdrawals": [_withdrawal_view(w) for w in pending],
             "pendingWithdrawalTotal": money_str(sum((w.amount for w in pending), Decimal(0))),
         }
-
-
-def _entry_view(t: Transaction) -> dict[str, Any]:
-    return {
-        "id": str(t.id),
-        "type": t.type.value,
-        "amount": money_str(t.amount),
-        "balanceBefore": money_str(t.balance_before),
-        "balanceAfter": money_str(t.balance_after),
-        "referenceId": t.reference_id,
-        "status": t.status.value,
-        "createdAt": t.created_at.isoformat(),
-    }
+        return {"v": user.balance_version, "summary": summary}
 
 
 def transactions_page(user_id: uuid.UUID, limit: int, cursor: str | None) -> dict[str, Any]:
     return cache_query(
-        *Keys.transactions(user_id, cursor, limit), lambda: _load_transactions(user_id, limit, cursor), user_id=user_id
+        *Keys.transactions(user_id, cursor, limit),
+        lambda: _load_transactions(user_id, limit, cursor),
+        user_id=user_id,
+        first_page=cursor is None,
+        deep=cursor is not None,
     )
 
 
 def _load_transactions(user_id: uuid.UUID, limit: int, cursor: str | None) -> dict[str, Any]:
     query = select(Transaction).where(Transaction.user_id == user_id)
     entries, next_cursor = fetch_page(query, cursor, Transaction.created_at, Transaction.id, limit)
-    return {"transactions": [_entry_view(t) for t in entries], "nextCursor": next_cursor}
+    return {"transactions": [entry_view(t) for t in entries], "nextCursor": next_cursor}
 
 
 def deposit_intent(user_id: uuid.UUID, amount: Decimal, currency: str) -> dict[str, Any]:

@@ -1,0 +1,180 @@
+"""Write-through of the query cache: the hot writes (bets, payouts, purchases, a game's end, the stats
+job) update the cached entries in place, so the next read is a hit and exactly what the database says;
+a load that started before a write never lands after it; versions keep the newest wallet summary."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from gbc.cache import query_cache
+from gbc.cache.client import redis_client
+from gbc.cache.query_cache import LOOKUPS_KEY, MISSES_KEY, cache_query, write_through
+from gbc.pagination import Cursor, insert_into_first_page
+from gbc.settings import get_settings
+from tests.support.api import call_api
+from tests.support.factories import make_funded_user
+from tests.support.sqs import receive, run_worker
+
+READS = [
+    ("/api/wallet", None),
+    ("/api/transactions", {"limit": "5"}),
+    ("/api/history", {"limit": "5"}),
+    ("/api/history", {"limit": "5", "resultFilter": "WIN"}),
+    ("/api/history", {"limit": "5", "resultFilter": "LOSE"}),
+    ("/api/stats", None),
+]
+
+
+@pytest.fixture(autouse=True)
+def closed_breaker():
+    query_cache.breaker.success()
+    yield
+    query_cache.breaker.success()
+
+
+def _counts() -> tuple[int, int]:
+    lookups, misses = redis_client().mget(LOOKUPS_KEY, MISSES_KEY)
+    return int(lookups or 0), int(misses or 0)
+
+
+def _read_all(user) -> list:
+    return [call_api("GET", path, query=query, user_id=user.id).body for path, query in READS]
+
+
+def _uncached(user, monkeypatch) -> list:
+    monkeypatch.setenv("CACHE_ENABLED", "false")
+    get_settings.cache_clear()
+    try:
+        return _read_all(user)
+    finally:
+        monkeypatch.setenv("CACHE_ENABLED", "true")
+        get_settings.cache_clear()
+
+
+def _play_one_round(user) -> dict:
+    game = call_api("POST", "/api/game", body={"betAmount": "1"}, user_id=user.id).body
+    while game["state"] != "ENDED":
+        action = "hit" if "hit" in game["legalActions"] and len(game["hands"][0]["cards"]) < 3 else "stand"
+        action = action if action in game["legalActions"] else game["legalActions"][0]
+        game = call_api("POST", "/api/game/action", body={"gameId": game["id"], "action": action}, user_id=user.id).body
+    return game
+
+
+def test_after_each_round_every_cached_read_is_a_hit_and_equals_the_database(db, services, monkeypatch):
+    user = make_funded_user("1000")
+    _read_all(user)  # warm: every entry cached
+    for _ in range(12):
+        game = _play_one_round(user)
+        run_worker([m for m in receive(services["queues"]["JobsQueue"]) if "stats:recompute" in m["Body"]])
+        lookups, misses = _counts()
+        cached = _read_all(user)
+        after = _counts()
+        assert after[1] == misses, "the writes updated the cached entries in place: no miss"
+        assert after[0] - lookups == len(READS) + 3, "a history read looks up its page and the stats"
+        assert cached == _uncached(user, monkeypatch), "exactly what the database says"
+        assert cached[0]["balance"] == game["balance"]
+        assert call_api("GET", f"/api/game/{game['id']}", user_id=user.id).body["result"] == game["result"]
+        assert _counts()[1] == misses, "the ended game was cached when it ended"
+
+
+def test_a_purchase_is_written_through(db, services, monkeypatch):
+    user = make_funded_user()
+    _read_all(user)
+    _, misses = _counts()
+    assert call_api("POST", "/api/store/purchase", body={"itemId": "chips-ceramic"}, user_id=user.id).status == 201
+    cached = _read_all(user)
+    assert _counts()[1] == misses
+    assert cached == _uncached(user, monkeypatch)
+    assert cached[0]["balance"] == "25" and cached[1]["transactions"][0]["type"] == "STORE_PURCHASE"
+
+
+def test_a_withdrawal_still_invalidates_the_wallet(db, services, monkeypatch):
+    """Not on the hot path, and it changes the pending withdrawals too: the family starts over."""
+    user = make_funded_user("50")
+    _read_all(user)
+    response = call_api(
+        "POST", "/api/withdraw", body={"amount": 5, "walletAddress": user.wallet_address}, user_id=user.id
+    )
+    assert response.status == 201
+    cached = _read_all(user)
+    assert cached == _uncached(user, monkeypatch)
+    assert cached[0]["pendingWithdrawalTotal"] == "5"
+
+
+def test_a_load_that_started_before_a_write_through_is_not_stored(db):
+    user = uuid.uuid4()
+    started, release = threading.Event(), threading.Event()
+
+    def stale_loader():
+        started.set()
+        release.wait(5)
+        return {"v": 1, "summary": {"balance": "old"}}
+
+    reader = threading.Thread(target=lambda: cache_query("wallet_summary", str(user), stale_loader, user_id=user))
+    reader.start()
+    started.wait(5)
+    # The write commits and its hook runs while the stale load is in flight (nothing cached to update).
+    write_through("wallet", user, [("wallet_summary", str(user))], [], lambda kind, rest, value: value)
+    release.set()
+    reader.join()
+    loads = []
+    fresh = cache_query(
+        "wallet_summary", str(user), lambda: loads.append(1) or {"v": 2, "summary": {"balance": "new"}}, user_id=user
+    )
+    assert loads == [1] and fresh["summary"]["balance"] == "new"
+
+
+def test_an_older_write_through_never_replaces_a_newer_summary(db):
+    """Two balance changes of one user whose after-commit hooks run in the opposite order."""
+    from gbc.ledger import _patch
+
+    user = uuid.uuid4()
+    cache_query("wallet_summary", str(user), lambda: {"v": 5, "summary": {"balance": "5"}}, user_id=user)
+    newer = {"entries": [], "version": 7, "balance": Decimal(7), "deposited": Decimal(0), "withdrawn": Decimal(0)}
+    older = {**newer, "version": 6, "balance": Decimal(6)}
+    for state in (newer, older):
+        write_through("wallet", user, [("wallet_summary", str(user))], [], lambda k, r, v, s=state: _patch(s, k, r, v))
+    cached = cache_query("wallet_summary", str(user), lambda: pytest.fail("cached"), user_id=user)
+    assert cached == {"v": 7, "summary": {"balance": "7", "totalDeposited": "0", "totalWithdrawn": "0"}}
+
+
+def test_a_concurrent_change_between_read_and_write_drops_the_entry(db, monkeypatch):
+    user = uuid.uuid4()
+    cache_query("wallet_summary", str(user), lambda: {"v": 1, "summary": {"balance": "1"}}, user_id=user)
+
+    def patch_while_someone_else_writes(kind, rest, value):
+        key = next(k.decode() for k in redis_client().keys(f"query:wallet_summary:*{user}"))
+        redis_client().set(key, b'{"v":9,"summary":{"balance":"9"}}')  # another writer got there first
+        return {"v": 2, "summary": {"balance": "2"}}
+
+    write_through("wallet", user, [("wallet_summary", str(user))], [], patch_while_someone_else_writes)
+    loads = []
+    cache_query("wallet_summary", str(user), lambda: loads.append(1) or {"v": 9, "summary": {}}, user_id=user)
+    assert loads == [1], "neither value was kept: the next read loads"
+
+
+def _row(at: datetime, n: int) -> dict:
+    return {"id": str(uuid.UUID(int=n)), "endedAt": at.isoformat()}
+
+
+def test_insert_into_first_page_matches_a_fresh_page():
+    now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+    rows = [_row(now - timedelta(seconds=i), 100 - i) for i in range(4)]
+    page = {"games": rows[:3], "nextCursor": Cursor(now - timedelta(seconds=2), uuid.UUID(int=98)).encode()}
+    newest = _row(now + timedelta(seconds=1), 200)
+    patched = insert_into_first_page(page, "games", "endedAt", newest, 3)
+    assert patched["games"] == [newest, *rows[:2]]
+    assert patched["nextCursor"] == Cursor(now - timedelta(seconds=1), uuid.UUID(int=99)).encode()
+    assert insert_into_first_page(patched, "games", "endedAt", newest, 3) == patched, "idempotent"
+    older = _row(now - timedelta(seconds=10), 1)
+    assert insert_into_first_page(page, "games", "endedAt", older, 3) is None, "belongs to a later page"
+    short = {"games": rows[:2], "nextCursor": None}
+    assert insert_into_first_page(short, "games", "endedAt", older, 3) == {
+        "games": [*rows[:2], older],
+        "nextCursor": None,
+    }
