@@ -178,3 +178,26 @@ def test_insert_into_first_page_matches_a_fresh_page():
         "games": [*rows[:2], older],
         "nextCursor": None,
     }
+
+
+def test_a_cached_history_read_is_one_round_trip(db, services, monkeypatch):
+    """The page and the stats are two entries, looked up together."""
+    import redis.connection
+
+    user = make_funded_user()
+    call_api("GET", "/api/history", user_id=user.id)
+    redis_client().script_flush()  # a restarted Redis: the scripts are loaded again on demand
+    call_api("GET", "/api/history", user_id=user.id)
+    lookups, misses = _counts()
+    sends = []
+    real = redis.connection.AbstractConnection.send_packed_command
+    monkeypatch.setattr(
+        redis.connection.AbstractConnection,
+        "send_packed_command",
+        lambda self, *a, **k: sends.append(1) or real(self, *a, **k),
+    )
+    body = call_api("GET", "/api/history", user_id=user.id).body
+    assert len(sends) == 1
+    monkeypatch.undo()
+    assert _counts() == (lookups + 2, misses), "two lookups, both hits"
+    assert body["stats"]["totalHands"] == 0 and body["games"] == []

@@ -17,8 +17,9 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import redis
 from aws_lambda_powertools.metrics import MetricUnit
@@ -278,9 +279,7 @@ class _Lookup:
         self.key, self.raw, self.seq, self.leader = key, raw, seq, leader
 
 
-def _lookup(
-    client: redis.Redis, kind: str, rest: str, user_id: uuid.UUID | str | None, deep: bool, token: str
-) -> _Lookup:
+def _lookup_call(kind: str, rest: str, user_id: uuid.UUID | str | None, deep: bool, token: str) -> dict[str, Any]:
     if user_id is None:  # global keys (an ended game, the leaderboard) have no generation
         keys = ["", "", "", LOOKUPS_KEY, MISSES_KEY]
         prefix, suffix = f"query:{kind}:", rest
@@ -294,8 +293,27 @@ def _lookup(
             MISSES_KEY,
         ]
         prefix, suffix = f"query:{kind}:", f":{rest}"
-    key, raw, seq, leader = _script(client, _LOOKUP)(keys=keys, args=[prefix, suffix, _seed(), token, LOCK_MS])
+    return {"keys": keys, "args": [prefix, suffix, _seed(), token, LOCK_MS]}
+
+
+def _found(reply: list[Any]) -> _Lookup:
+    key, raw, seq, leader = reply
     return _Lookup(key.decode(), raw, seq.decode() if isinstance(seq, bytes) else str(seq), bool(leader))
+
+
+@dataclass(frozen=True)
+class Query(Generic[T]):
+    """One cached query (what `cache_query` takes), for `cache_queries`."""
+
+    kind: str
+    rest: str
+    loader: Callable[[], T]
+    user_id: uuid.UUID | str | None = None
+    ttl: int | None = None
+    store_if: Callable[[T], bool] | None = None
+    first_page: bool = False
+    deep: bool = False
+    version: Callable[[T], int] | None = None
 
 
 def cache_query(
@@ -313,17 +331,54 @@ def cache_query(
     """The cached value of a query, or the loader's (cached for `ttl`, default the kind's TTL, when
     `store_if` accepts it). `first_page`: a keyset page without a cursor, which writes update in place;
     `deep`: a page after the first; `version`: the value's version, for kinds written through by version."""
+    query = Query(kind, rest, loader, user_id, ttl, store_if, first_page, deep, version)
+    return cache_queries(query)[0]  # type: ignore[no-any-return]
+
+
+def cache_queries(*queries: Query[Any]) -> list[Any]:
+    """Several cached queries, looked up in one round trip (a pipeline of lookups); misses load and
+    store one by one, each exactly as `cache_query` would."""
     if not get_settings().cache_enabled or not breaker.allow():
-        return loader()
+        return [q.loader() for q in queries]
     client = redis_client()
-    token = uuid.uuid4().hex
+    tokens = [uuid.uuid4().hex for _ in queries]
+    lookup = _script(client, _LOOKUP)
     try:
-        found = _lookup(client, kind, rest, user_id, deep, token)
+        if len(queries) == 1:
+            q = queries[0]
+            replies = [lookup(**_lookup_call(q.kind, q.rest, q.user_id, q.deep, tokens[0]))]
+        else:
+            calls = [
+                _lookup_call(q.kind, q.rest, q.user_id, q.deep, token) for q, token in zip(queries, tokens, strict=True)
+            ]
+            replies = _pipelined(client, lookup, calls)
         breaker.success()
     except redis.RedisError as exc:
         breaker.failure()
         logger.warning("[Cache] Redis error, answering from the database", extra={"error": repr(exc)})
-        return loader()
+        return [q.loader() for q in queries]
+    return [
+        _complete(client, q, _found(reply), token) for q, reply, token in zip(queries, replies, tokens, strict=True)
+    ]
+
+
+def _pipelined(client: redis.Redis, script: Any, calls: list[dict[str, Any]]) -> list[Any]:
+    """EVALSHA calls in one round trip. (redis-py's pipelined Script objects would first ask SCRIPT
+    EXISTS, a round trip of its own: load the script only when Redis says it lacks it.)"""
+    for attempt in (1, 2):
+        pipe = client.pipeline(transaction=False)
+        for call in calls:
+            pipe.evalsha(script.sha, len(call["keys"]), *call["keys"], *call["args"])
+        try:
+            return pipe.execute()  # type: ignore[no-any-return]
+        except redis.exceptions.NoScriptError:
+            if attempt == 2:
+                raise
+            client.script_load(script.script)
+    raise AssertionError("unreachable")
+
+
+def _complete(client: redis.Redis, q: Query[T], found: _Lookup, token: str) -> T:
     if found.raw is not None:
         logger.debug(f"[Cache] Hit: {found.key}")
         metrics.add_metric(name="CacheHit", unit=MetricUnit.Count, value=1)
@@ -336,25 +391,25 @@ def cache_query(
         if waited is not None:
             return waited  # type: ignore[no-any-return]
         token = ""  # a follower never releases the leader's lock
-    value = loader()
+    value = q.loader()
     try:
-        store = store_if is None or store_if(value)
-        index = _index_key(kind, user_id) if first_page and user_id is not None else ""
+        store = q.store_if is None or q.store_if(value)
+        index = _index_key(q.kind, q.user_id) if q.first_page and q.user_id is not None else ""
         _script(client, _STORE)(
             keys=[
                 found.key,
                 f"lock:{found.key}",
-                _seq_key(FAMILY[kind], user_id) if user_id is not None else "",
+                _seq_key(FAMILY[q.kind], q.user_id) if q.user_id is not None else "",
                 index,
             ],
             args=[
                 codec.dumps(value),
-                ttl or TTL[kind],
+                q.ttl or TTL[q.kind],
                 "1" if store else "0",
                 token,
                 found.seq,
-                f":{rest}",
-                str(version(value)) if version is not None and store else "",
+                f":{q.rest}",
+                str(q.version(value)) if q.version is not None and store else "",
             ],
         )
     except redis.RedisError as exc:

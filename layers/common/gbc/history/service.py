@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from gbc.cache.query_cache import Keys, cache_query
+from gbc.cache.query_cache import Keys, Query, cache_queries
 from gbc.data.models import Game, GameResult, SystemConfig
 from gbc.data.transaction import unit_of_work
 from gbc.money import money_str
@@ -41,25 +41,30 @@ def _load_stats(user_id: uuid.UUID) -> dict[str, Any]:
         return public(row.value) if row else aggregate_user_stats(uow, user_id)
 
 
-def user_stats(user_id: uuid.UUID) -> dict[str, Any]:
+def _stats_query(user_id: uuid.UUID) -> Query[dict[str, Any]]:
     """The precomputed stats (cached, written through by the stats job with totalHands as version);
     computed on the spot for a user the stats job has not reached."""
-    return cache_query(
-        *Keys.user_stats(user_id), lambda: _load_stats(user_id), user_id=user_id, version=lambda s: s["totalHands"]
-    )
+    return Query(*Keys.user_stats(user_id), lambda: _load_stats(user_id), user_id, version=lambda s: s["totalHands"])
+
+
+def user_stats(user_id: uuid.UUID) -> dict[str, Any]:
+    return cache_queries(_stats_query(user_id))[0]  # type: ignore[no-any-return]
 
 
 def history_page(user_id: uuid.UUID, limit: int, cursor: str | None, result_filter: str) -> dict[str, Any]:
-    """The page and the stats are two cache entries: a game's end updates the first pages in place
-    (`game_ended_write_through`), the stats job the stats."""
-    page = cache_query(
-        *Keys.user_history(user_id, cursor, result_filter, limit),
-        lambda: _load_history(user_id, limit, cursor, result_filter),
-        user_id=user_id,
-        first_page=cursor is None,
-        deep=cursor is not None,
+    """The page and the stats are two cache entries looked up in one round trip: a game's end updates
+    the first pages in place (gbc.game.service), the stats job the stats."""
+    page, stats = cache_queries(
+        Query(
+            *Keys.user_history(user_id, cursor, result_filter, limit),
+            lambda: _load_history(user_id, limit, cursor, result_filter),
+            user_id,
+            first_page=cursor is None,
+            deep=cursor is not None,
+        ),
+        _stats_query(user_id),
     )
-    return {**page, "stats": user_stats(user_id)}
+    return {**page, "stats": stats}
 
 
 def game_summary(game: Game) -> dict[str, Any]:
