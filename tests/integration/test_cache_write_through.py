@@ -201,3 +201,15 @@ def test_a_cached_history_read_is_one_round_trip(db, services, monkeypatch):
     monkeypatch.undo()
     assert _counts() == (lookups + 2, misses), "two lookups, both hits"
     assert body["stats"]["totalHands"] == 0 and body["games"] == []
+
+
+def test_a_write_while_the_breaker_is_open_still_makes_old_entries_unreachable(db, services, monkeypatch):
+    user = make_funded_user()
+    _read_all(user)
+    for _ in range(3):
+        query_cache.breaker.failure()  # Redis looked sick a moment ago
+    assert call_api("POST", "/api/store/purchase", body={"itemId": "chips-ceramic"}, user_id=user.id).status == 201
+    query_cache.breaker.success()  # and is fine again
+    cached = _read_all(user)
+    assert cached == _uncached(user, monkeypatch)
+    assert cached[0]["balance"] == "25"

@@ -448,8 +448,12 @@ def write_through(
     """After a commit: update a user's cached entries of one family in place. `fixed`: (kind, rest)
     of single entries; `first_pages`: kinds whose cached first pages (all filters and limits) are
     updated. Entries not cached stay so; pages after the first become unreachable (deep generation).
-    Any Redis error, or a concurrent change of an entry, invalidates the whole family instead."""
-    if not get_settings().cache_enabled or not breaker.allow():
+    A concurrent change of an entry deletes the entries read (the next read loads); a Redis error, or
+    an open circuit breaker, invalidates the whole family instead."""
+    if not get_settings().cache_enabled:
+        return
+    if not breaker.allow():  # Redis was failing: at least try to make the old entries unreachable
+        invalidate_user_caches(user_id, (family,))
         return
     client = redis_client()
     try:
@@ -493,7 +497,10 @@ def write_through_after_commit(
 def put_versioned(kind: str, rest: str, user_id: uuid.UUID | str, value: Any, version: int) -> None:
     """Write a value through (after a commit) unless a newer version is cached; loads that started
     before cannot store any more."""
-    if not get_settings().cache_enabled or not breaker.allow():
+    if not get_settings().cache_enabled:
+        return
+    if not breaker.allow():  # Redis was failing: at least try to make the old entries unreachable
+        invalidate_user_caches(user_id, (FAMILY[kind],))
         return
     try:
         client = redis_client()
