@@ -213,3 +213,20 @@ def test_a_write_while_the_breaker_is_open_still_makes_old_entries_unreachable(d
     cached = _read_all(user)
     assert cached == _uncached(user, monkeypatch)
     assert cached[0]["balance"] == "25"
+
+
+def test_an_evicted_index_or_version_makes_the_entry_a_miss(db, services):
+    """Write-throughs find first pages through their index and order stats by a version key: an entry
+    whose index entry or version was evicted could miss a later write, so it is not served."""
+    user = make_funded_user()
+    call_api("GET", "/api/history", user_id=user.id)
+    redis_client().delete(f"query:idx:user_history:{user.id}")
+    version_keys = [k for k in redis_client().keys(f"query:user_stats:*{user.id}:v")]
+    assert len(version_keys) == 1
+    redis_client().delete(*version_keys)
+    lookups, misses = _counts()
+    call_api("GET", "/api/history", user_id=user.id)
+    assert _counts() == (lookups + 2, misses + 2)
+    lookups, misses = _counts()
+    call_api("GET", "/api/history", user_id=user.id)
+    assert _counts() == (lookups + 2, misses), "stored again, with its index entry and version"

@@ -157,6 +157,10 @@ if KEYS[2] ~= '' then key = key .. '.' .. generation(KEYS[2]) end
 key = key .. ARGV[2]
 redis.call('INCR', KEYS[4])
 local value = redis.call('GET', key)
+-- A first page is only good while its index lists it (write-throughs find it there), a versioned
+-- value only with its version: if either was evicted, it is a miss.
+if value and KEYS[6] ~= '' and redis.call('SISMEMBER', KEYS[6], ARGV[2]) == 0 then value = false end
+if value and ARGV[6] == '1' and redis.call('EXISTS', key .. ':v') == 0 then value = false end
 if value then return {key, value, '', 0} end
 redis.call('INCR', KEYS[5])
 local seq = '0'
@@ -200,7 +204,7 @@ local function generation(name)
   end
   return value
 end
-redis.call('INCR', KEYS[2])
+if redis.call('SET', KEYS[2], ARGV[2], 'NX') == false then redis.call('INCR', KEYS[2]) end
 if redis.call('SET', KEYS[3], ARGV[2], 'NX') == false then redis.call('INCR', KEYS[3]) end
 local gen = generation(KEYS[1])
 local out = {}
@@ -251,7 +255,7 @@ local function generation(name)
   end
   return value
 end
-redis.call('INCR', KEYS[2])
+if redis.call('SET', KEYS[2], ARGV[5], 'NX') == false then redis.call('INCR', KEYS[2]) end
 local key = ARGV[1] .. 'g' .. generation(KEYS[1]) .. ARGV[2]
 local current = tonumber(redis.call('GET', key .. ':v') or '-1')
 if current <= tonumber(ARGV[4]) then
@@ -279,21 +283,23 @@ class _Lookup:
         self.key, self.raw, self.seq, self.leader = key, raw, seq, leader
 
 
-def _lookup_call(kind: str, rest: str, user_id: uuid.UUID | str | None, deep: bool, token: str) -> dict[str, Any]:
-    if user_id is None:  # global keys (an ended game, the leaderboard) have no generation
-        keys = ["", "", "", LOOKUPS_KEY, MISSES_KEY]
-        prefix, suffix = f"query:{kind}:", rest
+def _lookup_call(q: Query[Any], token: str) -> dict[str, Any]:
+    if q.user_id is None:  # global keys (an ended game, the leaderboard) have no generation
+        keys = ["", "", "", LOOKUPS_KEY, MISSES_KEY, ""]
+        prefix, suffix = f"query:{q.kind}:", q.rest
     else:
-        family = FAMILY[kind]
+        family = FAMILY[q.kind]
         keys = [
-            _gen_key(family, user_id),
-            _deep_key(family, user_id) if deep else "",
-            _seq_key(family, user_id),
+            _gen_key(family, q.user_id),
+            _deep_key(family, q.user_id) if q.deep else "",
+            _seq_key(family, q.user_id),
             LOOKUPS_KEY,
             MISSES_KEY,
+            _index_key(q.kind, q.user_id) if q.first_page else "",
         ]
-        prefix, suffix = f"query:{kind}:", f":{rest}"
-    return {"keys": keys, "args": [prefix, suffix, _seed(), token, LOCK_MS]}
+        prefix, suffix = f"query:{q.kind}:", f":{q.rest}"
+    versioned = "1" if q.version is not None else "0"
+    return {"keys": keys, "args": [prefix, suffix, _seed(), token, LOCK_MS, versioned]}
 
 
 def _found(reply: list[Any]) -> _Lookup:
@@ -346,11 +352,9 @@ def cache_queries(*queries: Query[Any]) -> list[Any]:
     try:
         if len(queries) == 1:
             q = queries[0]
-            replies = [lookup(**_lookup_call(q.kind, q.rest, q.user_id, q.deep, tokens[0]))]
+            replies = [lookup(**_lookup_call(q, tokens[0]))]
         else:
-            calls = [
-                _lookup_call(q.kind, q.rest, q.user_id, q.deep, token) for q, token in zip(queries, tokens, strict=True)
-            ]
+            calls = [_lookup_call(q, token) for q, token in zip(queries, tokens, strict=True)]
             replies = _pipelined(client, lookup, calls)
         breaker.success()
     except redis.RedisError as exc:
