@@ -1,4 +1,6 @@
-"""Game benchmarks, in-process and over HTTP: game create, game action and history (uncached).
+"""Game benchmarks, in-process and over HTTP: game create, game action and history (the real path,
+cache on: between plays the write-through keeps first pages warm; uncached history latency and its
+curve against the table size are in bench/compare.py).
 
 Each worker thread plays as its own user, so concurrent requests contend the way real players do
 (one active game per user). Only the measured request is timed: the untimed steps that set it up

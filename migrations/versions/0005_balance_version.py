@@ -1,11 +1,8 @@
 """users.balance_version: a counter bumped by every balance change (orders the cached wallet summary)
 
-Revision ID: 0004_perf
-Revises: 0005
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-11-27
-
-Numbered 0004 for the performance work but applied after 0005 (the chain poller), which already
-revises 0003: one line of migrations, one head.
 """
 
 from collections.abc import Sequence
@@ -13,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004_perf"
-down_revision: str | None = "0005"
+revision: str = "0005"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
