@@ -44,7 +44,7 @@ os.environ.pop("SQS_ENDPOINT_URL", None)
 
 def reset_clients() -> None:
     """Forget the per-container singletons so the next use reads the current environment."""
-    from gbc.cache.client import redis_client
+    from gbc.cache.client import redis_client, redis_probe_client
     from gbc.data import transaction
     from gbc.data.engine import get_engine
     from gbc.queue.sqs import sqs_client
@@ -52,7 +52,14 @@ def reset_clients() -> None:
 
     if get_engine.cache_info().currsize:
         get_engine().dispose()
-    for cached in (get_settings, get_engine, transaction._session_factory, redis_client, sqs_client):
+    for cached in (
+        get_settings,
+        get_engine,
+        transaction._session_factory,
+        redis_client,
+        redis_probe_client,
+        sqs_client,
+    ):
         cached.cache_clear()
 
 

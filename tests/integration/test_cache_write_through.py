@@ -230,3 +230,72 @@ def test_an_evicted_index_or_version_makes_the_entry_a_miss(db, services):
     lookups, misses = _counts()
     call_api("GET", "/api/history", user_id=user.id)
     assert _counts() == (lookups + 2, misses), "stored again, with its index entry and version"
+
+
+def test_an_entry_rejected_for_a_lost_index_is_gone_before_its_loader_runs(db, services, monkeypatch):
+    """A reader waiting for that loader must not be handed the rejected (possibly stale) entry."""
+    user = make_funded_user()
+    call_api("GET", "/api/history", user_id=user.id)
+    redis_client().delete(f"query:idx:user_history:{user.id}")
+    page_keys = [k for k in redis_client().keys(f"query:user_history:*{user.id}:*") if not k.endswith(b":v")]
+    assert len(page_keys) == 1
+    seen_while_loading = []
+    from gbc.history import service
+
+    real = service._load_history
+
+    def loader(*args, **kwargs):
+        seen_while_loading.append(redis_client().get(page_keys[0]))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(service, "_load_history", loader)
+    call_api("GET", "/api/history", user_id=user.id)
+    assert seen_while_loading == [None]
+
+
+def test_an_older_stats_write_never_replaces_a_value_whose_version_was_evicted(db):
+    user = uuid.uuid4()
+    query_cache.put_versioned("user_stats", str(user), user, {"totalHands": 8}, 8)
+    redis_client().delete(*[k for k in redis_client().keys(f"query:user_stats:*{user}:v")])
+    query_cache.put_versioned("user_stats", str(user), user, {"totalHands": 7}, 7)  # a late hook
+    fresh = cache_query("user_stats", str(user), lambda: {"totalHands": 8}, user_id=user, version=lambda v: 8)
+    assert fresh == {"totalHands": 8}
+
+
+def test_first_page_variants_are_capped_per_user(db, services):
+    user = make_funded_user()
+    for limit in range(1, query_cache.MAX_FIRST_PAGES + 6):
+        assert call_api("GET", "/api/transactions", query={"limit": str(limit)}, user_id=user.id).status == 200
+    assert redis_client().scard(f"query:idx:transactions:{user.id}") == query_cache.MAX_FIRST_PAGES
+    lookups, misses = _counts()
+    body = call_api("GET", "/api/transactions", query={"limit": str(query_cache.MAX_FIRST_PAGES + 3)}, user_id=user.id)
+    assert body.status == 200 and len(body.body["transactions"]) == 1
+    assert _counts() == (lookups + 1, misses + 1), "past the cap a variant is answered, not cached"
+
+
+def test_with_the_breaker_open_a_write_does_not_wait_for_a_silent_redis(db, services, monkeypatch):
+    """A Redis that accepts connections and never answers (a partition): the after-commit
+    invalidation gives up in tens of milliseconds, not the full timeout."""
+    import socket
+    import time as clock
+
+    from tests.conftest import reset_clients
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    user = make_funded_user()
+    monkeypatch.setenv("REDIS_URL", f"redis://127.0.0.1:{silent.getsockname()[1]}/0")
+    reset_clients()
+    try:
+        for _ in range(3):
+            query_cache.breaker.failure()
+        started = clock.perf_counter()
+        response = call_api("POST", "/api/store/purchase", body={"itemId": "chips-ceramic"}, user_id=user.id)
+        elapsed = clock.perf_counter() - started
+    finally:
+        monkeypatch.undo()
+        reset_clients()
+        silent.close()
+    assert response.status == 201
+    assert elapsed < get_settings().redis_timeout, f"{elapsed:.3f}s: waited for Redis"

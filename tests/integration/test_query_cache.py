@@ -13,7 +13,7 @@ import pytest
 
 from gbc.cache import query_cache
 from gbc.cache.client import redis_client
-from gbc.cache.query_cache import cache_query, invalidate_user_caches
+from gbc.cache.query_cache import _gen_key, cache_query, invalidate_user_caches
 from gbc.data.models import GameResult
 from gbc.queue.jobs import ChainEventPayload, StatsRecomputePayload
 from gbc.queue.outbox import enqueue_job
@@ -64,7 +64,7 @@ def test_an_evicted_generation_never_brings_old_entries_back(db):
     cache_query("wallet_summary", str(user), lambda: {"balance": "old"}, user_id=user)
     invalidate_user_caches(user)
     cache_query("wallet_summary", str(user), lambda: {"balance": "older"}, user_id=user)
-    redis_client().delete("query:gen:wallet:" + str(user))  # evicted under memory pressure
+    redis_client().delete(_gen_key("wallet", user))  # evicted under memory pressure
     invalidate_user_caches(user)
     assert cache_query("wallet_summary", str(user), lambda: {"balance": "new"}, user_id=user) == {"balance": "new"}
 

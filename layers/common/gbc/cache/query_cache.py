@@ -1,7 +1,7 @@
 """The query cache: `cache_query(key, ttl, loader)` with the seed's keys and TTLs.
 
 - O(1) invalidation: every user-scoped key embeds the generation number of the user's family of
-  queries (`query:gen:{games|wallet}:{u}`); `invalidate_user_caches` increments it, and the old keys
+  queries (`query:gen2:{games|wallet}:{u}`); `invalidate_user_caches` increments it, and the old keys
   are never read again (their TTL cleans them up). No KEYS, no SCAN.
 - One loader per burst of misses on a key: the first miss takes a short lock (SET NX PX), the others
   wait briefly for its value and only load themselves if it does not come.
@@ -25,7 +25,7 @@ import redis
 from aws_lambda_powertools.metrics import MetricUnit
 
 from gbc.cache import codec
-from gbc.cache.client import redis_client
+from gbc.cache.client import redis_client, redis_probe_client
 from gbc.data.transaction import UnitOfWork
 from gbc.observability import logger, metrics
 from gbc.settings import get_settings
@@ -46,6 +46,8 @@ LOOKUPS_KEY = "cache:stats:lookups"
 MISSES_KEY = "cache:stats:misses"
 LOCK_MS = 5000
 WAIT_FOR_LOADER_S = 1.0
+# First-page variants (filter x limit) cached per user and kind: what one write updates at most.
+MAX_FIRST_PAGES = 16
 
 
 class CircuitBreaker:
@@ -93,8 +95,13 @@ Families = tuple[str, ...]
 ALL_FAMILIES: Families = ("games", "wallet")
 
 
+# Bumped whenever the format of a cached user-scoped value changes: every entry of the old format is
+# unreachable from the first request of the new release on (a missing generation starts afresh).
+GENERATIONS = "query:gen2"
+
+
 def _gen_key(family: str, user_id: uuid.UUID | str) -> str:
-    return f"query:gen:{family}:{user_id}"
+    return f"{GENERATIONS}:{family}:{user_id}"
 
 
 class Keys:
@@ -129,7 +136,7 @@ def _seq_key(family: str, user_id: uuid.UUID | str) -> str:
 
 
 def _deep_key(family: str, user_id: uuid.UUID | str) -> str:
-    return f"query:gen:{family}.deep:{user_id}"
+    return f"{GENERATIONS}:{family}.deep:{user_id}"
 
 
 def _index_key(kind: str, user_id: uuid.UUID | str) -> str:
@@ -159,8 +166,12 @@ redis.call('INCR', KEYS[4])
 local value = redis.call('GET', key)
 -- A first page is only good while its index lists it (write-throughs find it there), a versioned
 -- value only with its version: if either was evicted, it is a miss.
-if value and KEYS[6] ~= '' and redis.call('SISMEMBER', KEYS[6], ARGV[2]) == 0 then value = false end
-if value and ARGV[6] == '1' and redis.call('EXISTS', key .. ':v') == 0 then value = false end
+-- Such an entry is deleted, so nobody waiting for a loader picks it up meanwhile.
+if (value and KEYS[6] ~= '' and redis.call('SISMEMBER', KEYS[6], ARGV[2]) == 0)
+    or (value and ARGV[6] == '1' and redis.call('EXISTS', key .. ':v') == 0) then
+  redis.call('DEL', key)
+  value = false
+end
 if value then return {key, value, '', 0} end
 redis.call('INCR', KEYS[5])
 local seq = '0'
@@ -177,10 +188,13 @@ return #KEYS
 """
 
 # Store a loaded value if no write hook ran since the lookup (same sequence), register a first page
-# in its index, keep a versioned value's version beside it; release the lock only if it is still ours
-# (a slow loader whose lock expired must not release the next loader's).
+# in its index (at most MAX_FIRST_PAGES variants a user and kind: each write updates them all; past
+# that a variant is simply not cached), keep a versioned value's version beside it; release the lock
+# only if it is still ours (a slow loader whose lock expired must not release the next loader's).
 _STORE = """
-if ARGV[3] == '1' and (KEYS[3] == '' or (redis.call('GET', KEYS[3]) or '0') == ARGV[5]) then
+local indexed = KEYS[4] == '' or redis.call('SISMEMBER', KEYS[4], ARGV[6]) == 1
+    or redis.call('SCARD', KEYS[4]) < tonumber(ARGV[8])
+if ARGV[3] == '1' and indexed and (KEYS[3] == '' or (redis.call('GET', KEYS[3]) or '0') == ARGV[5]) then
   redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
   if KEYS[4] ~= '' then
     redis.call('SADD', KEYS[4], ARGV[6])
@@ -257,7 +271,13 @@ local function generation(name)
 end
 if redis.call('SET', KEYS[2], ARGV[5], 'NX') == false then redis.call('INCR', KEYS[2]) end
 local key = ARGV[1] .. 'g' .. generation(KEYS[1]) .. ARGV[2]
-local current = tonumber(redis.call('GET', key .. ':v') or '-1')
+local version = redis.call('GET', key .. ':v')
+if not version and redis.call('EXISTS', key) == 1 then
+  -- Its version was evicted: it may be newer than ours. Drop it; the next read loads.
+  redis.call('DEL', key)
+  return 0
+end
+local current = tonumber(version or '-1')
 if current <= tonumber(ARGV[4]) then
   redis.call('SET', key, ARGV[3], 'EX', ARGV[6])
   redis.call('SET', key .. ':v', ARGV[4], 'EX', ARGV[6])
@@ -414,6 +434,7 @@ def _complete(client: redis.Redis, q: Query[T], found: _Lookup, token: str) -> T
                 found.seq,
                 f":{q.rest}",
                 str(q.version(value)) if q.version is not None and store else "",
+                MAX_FIRST_PAGES,
             ],
         )
     except redis.RedisError as exc:
@@ -534,7 +555,8 @@ def invalidate_user_caches(user_id: uuid.UUID | str, families: Families = ALL_FA
     """Everything cached for a user (in those families) becomes unreachable: one INCR per family
     (or a fresh time-based generation), in one round trip, however many keys they have."""
     try:
-        client = redis_client()
+        # With the breaker open, still try (Redis may be back) but never wait a full timeout for it.
+        client = redis_probe_client() if breaker.is_open else redis_client()
         _script(client, _INVALIDATE)(keys=[_gen_key(f, user_id) for f in families], args=[_seed()])
     except redis.RedisError as exc:
         breaker.failure()
