@@ -146,6 +146,18 @@ def test_schedule_on_demand(stack):
     assert status == 200 and body["activeUsers"] >= 1
 
 
+def _sign_in(stack: Stack, account: Any) -> dict[str, Any]:
+    """Sign-In with Ethereum over HTTP with an eth-account key; the session (token, user)."""
+    from eth_account.messages import encode_defunct
+
+    status, grant = stack.call("POST", "/api/auth/nonce", {"address": account.address})
+    assert status == 201, grant
+    signature = "0x" + account.sign_message(encode_defunct(text=grant["message"])).signature.hex().removeprefix("0x")
+    status, session = stack.call("POST", "/api/auth/verify", {"message": grant["message"], "signature": signature})
+    assert status == 200, session
+    return session
+
+
 def _play_round(stack: Stack, token: str, bet: str = "10") -> dict[str, Any]:
     """One round over HTTP, standing whenever allowed; the ended game."""
     status, game = stack.call("POST", "/api/game", {"betAmount": bet}, token=token)
@@ -159,14 +171,8 @@ def _play_round(stack: Stack, token: str, bet: str = "10") -> dict[str, Any]:
 
 def test_sign_in_play_and_read_back_over_http(stack):
     from eth_account import Account
-    from eth_account.messages import encode_defunct
 
-    wallet = Account.create()
-    status, grant = stack.call("POST", "/api/auth/nonce", {"address": wallet.address})
-    assert status == 201, grant
-    signature = "0x" + wallet.sign_message(encode_defunct(text=grant["message"])).signature.hex().removeprefix("0x")
-    status, session = stack.call("POST", "/api/auth/verify", {"message": grant["message"], "signature": signature})
-    assert status == 200, session
+    session = _sign_in(stack, Account.create())
     token = session["token"]
     assert session["user"]["balance"] == "100", "the local stack's sign-up bonus"
 
@@ -207,7 +213,6 @@ def _wait_for(read: Any, done: Any, seconds: float = 30) -> Any:
 def test_chain_flow_over_http_and_the_local_chain(stack):
     """Sign in, faucet, deposit, play, withdraw: every balance and ledger row right, on chain and off."""
     from eth_account import Account
-    from eth_account.messages import encode_defunct
 
     from devstack.chain import DEV_KEYS, Deployment, contracts_of, send, web3_for
 
@@ -218,12 +223,7 @@ def test_chain_flow_over_http_and_the_local_chain(stack):
     gbc = 10**18
     on_chain = token_contract.functions.balanceOf(player.address).call()
 
-    status, grant = stack.call("POST", "/api/auth/nonce", {"address": player.address})
-    assert status == 201, grant
-    signature = "0x" + player.sign_message(encode_defunct(text=grant["message"])).signature.hex().removeprefix("0x")
-    status, session = stack.call("POST", "/api/auth/verify", {"message": grant["message"], "signature": signature})
-    assert status == 200, session
-    token = session["token"]
+    token = _sign_in(stack, player)["token"]
 
     def wallet() -> dict[str, Any]:
         return stack.call("GET", "/api/wallet", token=token)[1]

@@ -224,13 +224,22 @@ def test_a_reorg_reverses_the_orphaned_credit_and_a_remined_log_is_credited_once
     poller = _poller()
     fork_point = _caught_up_fork_point(chain, poller)
 
-    approve = chain.token.functions.approve(chain.vault.address, 30 * GBC)
-    send(chain.w3, ALICE.key, approve)
-    deposit_tx = chain.vault.functions.deposit(30 * GBC).build_transaction(
-        {"from": ALICE.address, "nonce": chain.w3.eth.get_transaction_count(ALICE.address), "chainId": 31337}
-    )
-    signed = ALICE.sign_transaction(deposit_tx)
-    chain.w3.eth.wait_for_transaction_receipt(chain.w3.eth.send_raw_transaction(signed.raw_transaction))
+    # Signed once, so the very same transactions can be mined again on the other fork.
+    signed = [
+        ALICE.sign_transaction(
+            call.build_transaction({"from": ALICE.address, "nonce": nonce, "chainId": 31337, "gas": 200_000})
+        )
+        for nonce, call in enumerate(
+            (chain.token.functions.approve(chain.vault.address, 30 * GBC), chain.vault.functions.deposit(30 * GBC)),
+            start=chain.w3.eth.get_transaction_count(ALICE.address),
+        )
+    ]
+
+    def mine_the_deposit() -> None:
+        for tx in signed:
+            chain.w3.eth.wait_for_transaction_receipt(chain.w3.eth.send_raw_transaction(tx.raw_transaction))
+
+    mine_the_deposit()
     _confirm(chain)
     assert poller.poll().stored == 1
     _drain(sqs_queues)
@@ -247,8 +256,7 @@ def test_a_reorg_reverses_the_orphaned_credit_and_a_remined_log_is_credited_once
     assert _user(ALICE.address).total_deposited == Decimal(0)
 
     # The same transactions are mined again on the new fork: one more credit, net exactly one.
-    send(chain.w3, ALICE.key, approve)
-    chain.w3.eth.wait_for_transaction_receipt(chain.w3.eth.send_raw_transaction(signed.raw_transaction))
+    mine_the_deposit()
     _confirm(chain)
     assert poller.poll().stored == 1
     _drain(sqs_queues)

@@ -144,23 +144,30 @@ def _index_key(kind: str, user_id: uuid.UUID | str) -> str:
     return f"query:idx:{kind}:{user_id}"
 
 
-# One round trip for a lookup: read the family's generation(s), build the key, count the lookup, read
-# the value; on a miss also count it, read the write sequence and try the loader lock, so the first
-# miss needs no extra round trip. (Keys are built inside the script: non-cluster Redis.) A missing
-# generation (first use, or evicted) starts at the current time in microseconds, never at 0: numbers
-# used before an eviction are always smaller, so old entries can never come back.
-_LOOKUP = """
-local function generation(name)
+# Generations and write sequences, shared by the scripts. A missing counter (first use, or evicted)
+# starts at `seed`, the current time in microseconds, never at 0: numbers used before an eviction are
+# always smaller, so old entries can never come back.
+_COUNTERS = """
+local function generation(name, seed)
   local value = redis.call('GET', name)
   if not value then
-    redis.call('SET', name, ARGV[3], 'NX')
+    redis.call('SET', name, seed, 'NX')
     value = redis.call('GET', name)
   end
   return value
 end
+local function bump(name, seed)
+  if redis.call('SET', name, seed, 'NX') == false then redis.call('INCR', name) end
+end
+"""
+
+# One round trip for a lookup: read the family's generation(s), build the key, count the lookup, read
+# the value; on a miss also count it, read the write sequence and try the loader lock, so the first
+# miss needs no extra round trip. (Keys are built inside the script: non-cluster Redis.)
+_LOOKUP = _COUNTERS + """
 local key = ARGV[1]
-if KEYS[1] ~= '' then key = key .. 'g' .. generation(KEYS[1]) end
-if KEYS[2] ~= '' then key = key .. '.' .. generation(KEYS[2]) end
+if KEYS[1] ~= '' then key = key .. 'g' .. generation(KEYS[1], ARGV[3]) end
+if KEYS[2] ~= '' then key = key .. '.' .. generation(KEYS[2], ARGV[3]) end
 key = key .. ARGV[2]
 redis.call('INCR', KEYS[4])
 local value = redis.call('GET', key)
@@ -180,10 +187,8 @@ local leader = 0
 if redis.call('SET', 'lock:' .. key, ARGV[4], 'NX', 'PX', ARGV[5]) then leader = 1 end
 return {key, false, seq, leader}
 """
-_INVALIDATE = """
-for i, key in ipairs(KEYS) do
-  if redis.call('SET', key, ARGV[1], 'NX') == false then redis.call('INCR', key) end
-end
+_INVALIDATE = _COUNTERS + """
+for i, key in ipairs(KEYS) do bump(key, ARGV[1]) end
 return #KEYS
 """
 
@@ -209,18 +214,10 @@ return 1
 # Write-through, step 1: bump the write sequence (no load that started before can store any more) and
 # the deep generation, then read the entries to update: fixed key suffixes (ARGV[3..]) and every
 # suffix in the listed indexes (KEYS[4..]).
-_PATCH_READ = """
-local function generation(name)
-  local value = redis.call('GET', name)
-  if not value then
-    redis.call('SET', name, ARGV[2], 'NX')
-    value = redis.call('GET', name)
-  end
-  return value
-end
-if redis.call('SET', KEYS[2], ARGV[2], 'NX') == false then redis.call('INCR', KEYS[2]) end
-if redis.call('SET', KEYS[3], ARGV[2], 'NX') == false then redis.call('INCR', KEYS[3]) end
-local gen = generation(KEYS[1])
+_PATCH_READ = _COUNTERS + """
+bump(KEYS[2], ARGV[2])
+bump(KEYS[3], ARGV[2])
+local gen = generation(KEYS[1], ARGV[2])
 local out = {}
 local n = tonumber(ARGV[1])
 for i = 1, n do
@@ -260,17 +257,9 @@ return unchanged and 1 or 0
 
 # A versioned value written through (the stats job): kept unless the cached one is newer. (The same
 # version is the same value: stats counting the same games.)
-_PUT_VERSIONED = """
-local function generation(name)
-  local value = redis.call('GET', name)
-  if not value then
-    redis.call('SET', name, ARGV[5], 'NX')
-    value = redis.call('GET', name)
-  end
-  return value
-end
-if redis.call('SET', KEYS[2], ARGV[5], 'NX') == false then redis.call('INCR', KEYS[2]) end
-local key = ARGV[1] .. 'g' .. generation(KEYS[1]) .. ARGV[2]
+_PUT_VERSIONED = _COUNTERS + """
+bump(KEYS[2], ARGV[5])
+local key = ARGV[1] .. 'g' .. generation(KEYS[1], ARGV[5]) .. ARGV[2]
 local version = redis.call('GET', key .. ':v')
 if not version and redis.call('EXISTS', key) == 1 then
   -- Its version was evicted: it may be newer than ours. Drop it; the next read loads.
