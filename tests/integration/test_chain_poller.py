@@ -235,14 +235,14 @@ def test_a_reorg_reverses_the_orphaned_credit_and_a_remined_log_is_credited_once
         )
     ]
 
-    def mine_the_deposit() -> None:
+    def mine_and_credit_the_deposit() -> None:
         for tx in signed:
             chain.w3.eth.wait_for_transaction_receipt(chain.w3.eth.send_raw_transaction(tx.raw_transaction))
+        _confirm(chain)
+        assert poller.poll().stored == 1
+        _drain(sqs_queues)
 
-    mine_the_deposit()
-    _confirm(chain)
-    assert poller.poll().stored == 1
-    _drain(sqs_queues)
+    mine_and_credit_the_deposit()
     alice = _user(ALICE.address)
     assert alice.balance == Decimal(30)
 
@@ -256,10 +256,7 @@ def test_a_reorg_reverses_the_orphaned_credit_and_a_remined_log_is_credited_once
     assert _user(ALICE.address).total_deposited == Decimal(0)
 
     # The same transactions are mined again on the new fork: one more credit, net exactly one.
-    mine_the_deposit()
-    _confirm(chain)
-    assert poller.poll().stored == 1
-    _drain(sqs_queues)
+    mine_and_credit_the_deposit()
     alice = _user(ALICE.address)
     assert alice.balance == Decimal(30)
     assert [t for t, _ in _ledger(alice.id)] == ["DEPOSIT", "DEPOSIT_REVERSAL", "DEPOSIT"]
