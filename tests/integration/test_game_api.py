@@ -177,3 +177,54 @@ def test_two_concurrent_actions_on_one_game_one_wins(db, monkeypatch):
         t.join()
     assert sorted(results) == [200, 409]
     assert _balance_matches_ledger(user) == Decimal(110)
+
+
+# ---------------------------------------------------------------- resuming a game
+
+
+def test_a_second_game_is_409_and_names_the_open_game(db, monkeypatch):
+    stack(monkeypatch, "10", "9", "8", "8")  # 18 vs 17: the round waits for the player
+    user = make_funded_user()
+    game = _create(user).body
+    second = _create(user)
+    assert second.status == 409
+    assert second.body == {
+        "error": "finish your current game first",
+        "details": {"field": "gameId", "gameId": game["id"]},
+    }
+    assert _balance_matches_ledger(user) == Decimal(90), "the refused bet was not charged"
+
+
+def test_the_active_game_is_the_open_game_in_the_same_view_as_get_game(db, monkeypatch):
+    stack(monkeypatch, "10", "9", "8", "8")
+    user = make_funded_user()
+    game = _create(user).body
+    active = call_api("GET", "/api/game/active", user_id=user.id)
+    assert active.status == 200, active.body
+    assert active.body == call_api("GET", f"/api/game/{game['id']}", user_id=user.id).body
+    assert active.body["id"] == game["id"] and active.body["state"] == "PLAYER_TURN"
+    assert "serverSeed" not in active.body["fairness"], "the seed stays hidden until the end"
+    assert active.body["dealer"]["cards"][-1] == "hidden" and active.body["hands"] == game["hands"]
+
+
+def test_a_client_whose_response_was_lost_resumes_its_game_and_finishes_it(db, monkeypatch):
+    stack(monkeypatch, "10", "9", "Q", "8")  # 20 vs 17
+    user = make_funded_user()
+    assert _create(user).status == 201  # ... and the client never saw this answer
+    refused = _create(user)
+    resumed = call_api("GET", "/api/game/active", user_id=user.id).body
+    assert resumed["id"] == refused.body["details"]["gameId"]
+    ended = _act(user, resumed["id"], "stand")
+    assert ended.status == 200 and ended.body["result"] == "WIN"
+    gone = call_api("GET", "/api/game/active", user_id=user.id)
+    assert gone.status == 404 and gone.body == {"error": "no active game"}
+
+
+def test_no_active_game_is_404_and_another_players_game_is_not_yours(db, monkeypatch):
+    stack(monkeypatch, "10", "9", "8", "8")
+    user, other = make_funded_user(), make_funded_user()
+    none = call_api("GET", "/api/game/active", user_id=user.id)
+    assert none.status == 404 and none.body == {"error": "no active game"}
+    _create(other)
+    assert call_api("GET", "/api/game/active", user_id=user.id).status == 404
+    assert call_api("GET", "/api/game/active").status in (401, 403), "the route needs the caller"

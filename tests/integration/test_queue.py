@@ -11,7 +11,7 @@ from unittest import mock
 
 import boto3
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from gbc.data.models import (
     AuditLog,
@@ -30,8 +30,10 @@ from gbc.queue.jobs import AuditLogPayload, ChainEventPayload, StatsRecomputePay
 from gbc.queue.outbox import enqueue_job, sweep_outbox
 from gbc.queue.sqs import sqs_client
 from gbc.queue.stats import get_queue_stats
+from gbc.queue.worker import is_database_outage
 from gbc.stats.nightly import fan_out_recompute
 from gbc.stats.service import public, stats_key
+from tests.conftest import reset_clients
 from tests.support.factories import make_user
 from tests.support.games import add_ended_games
 from tests.support.sqs import receive, run_worker
@@ -184,12 +186,21 @@ def _spy_visibility(monkeypatch):
     return calls
 
 
-def test_a_poison_message_reaches_the_dlq_after_three_receives_with_growing_delays(db, services, monkeypatch):
+def _max_receive_count(services) -> int:
+    attributes = sqs_client().get_queue_attributes(
+        QueueUrl=services["queues"]["JobsQueue"], AttributeNames=["RedrivePolicy"]
+    )["Attributes"]
+    return int(json.loads(attributes["RedrivePolicy"])["maxReceiveCount"])
+
+
+def test_a_poison_message_reaches_the_dlq_after_eight_receives_with_growing_delays(db, services, monkeypatch):
     monkeypatch.setattr(backoff, "_rng", __import__("random").Random(7))
     delays = _spy_visibility(monkeypatch)
+    receives = _max_receive_count(services)
+    assert receives == 8, "the queues are built from template.yaml"
     url = services["queues"]["JobsQueue"]
     sqs_client().send_message(QueueUrl=url, MessageBody='{"type": "audit:log", "payload": {"resource": 1}}')
-    for receive_count in (1, 2, 3):
+    for receive_count in range(1, receives + 1):
         messages = receive(url)
         assert [int(m["Attributes"]["ApproximateReceiveCount"]) for m in messages] == [receive_count]
         result = run_worker(messages, queue_arn="arn:aws:sqs:us-east-1:123456789012:gbc-local-jobs")
@@ -199,19 +210,68 @@ def test_a_poison_message_reaches_the_dlq_after_three_receives_with_growing_dela
         sqs_client().change_message_visibility(
             QueueUrl=url, ReceiptHandle=messages[0]["ReceiptHandle"], VisibilityTimeout=0
         )
-    assert receive(url) == [], "a 4th receive moves it to the DLQ instead"
+    assert receive(url) == [], "one more receive moves it to the DLQ instead"
     assert len(receive(services["queues"]["JobsDLQ"])) == 1
     delays = [d for d in delays if d]  # the zeros are this test's own fast-forwards
-    assert len(delays) == 3
-    assert delays == sorted(delays) and delays[2] > delays[0]
-    assert 1 <= delays[0] <= 2 and 2 <= delays[1] <= 4 and 4 <= delays[2] <= 8
+    ceilings = [min(60, 2 * 2 ** (n - 1)) for n in range(1, receives + 1)]  # 2 4 8 16 32 60 60 60
+    assert len(delays) == receives
+    assert all(ceiling / 2 <= delay <= ceiling for delay, ceiling in zip(delays, ceilings, strict=True)), delays
+    # Before the last receive at least 91 s went by: longer than a 60 s database outage.
+    assert sum(delays[:-1]) >= backoff.guaranteed_retry_window(receives, 2, 60) == 91
     failed = retention.recent(retention.FAILED_KEY)
-    assert [f["attempt"] for f in failed] == [3, 2, 1]
+    assert [f["attempt"] for f in failed] == list(range(receives, 0, -1))
+
+
+def test_a_database_outage_fails_the_job_with_a_backoff_and_it_applies_once_the_database_is_back(
+    db, services, monkeypatch, capsys
+):
+    user = make_user()
+    add_ended_games(user.id, [GameResult.WIN, GameResult.LOSE])
+    url = services["queues"]["JobsQueue"]
+    messages = _deliver_via_sqs(services, "stats:recompute", StatsRecomputePayload(userId=user.id, gameId=uuid.uuid4()))
+    # A real outage: nothing listens on this port (connection refused), as when PostgreSQL restarts.
+    monkeypatch.setenv("DATABASE_URL", "postgresql+pg8000://postgres@127.0.0.1:1/gbc")
+    monkeypatch.setenv("DB_CONNECT_TIMEOUT", "1")
+    reset_clients()
+    try:
+        delays = _spy_visibility(monkeypatch)
+        result = run_worker(messages, queue_arn="arn:aws:sqs:us-east-1:123456789012:gbc-local-jobs")
+    finally:
+        monkeypatch.undo()
+        reset_clients()
+    assert [f["itemIdentifier"] for f in result["batchItemFailures"]] == [messages[0]["MessageId"]]
+    assert len(delays) == 1 and 1 <= delays[0] <= 2, "the first retry waits the first backoff step"
+    emitted = capsys.readouterr().out
+    assert '"JobsDatabaseUnavailable"' in emitted and "Traceback" not in emitted
+    assert retention.recent(retention.FAILED_KEY)[0]["error"].startswith("InterfaceError")
+    with unit_of_work() as uow:
+        assert uow.session.get(SystemConfig, stats_key(user.id)) is None, "nothing applied during the outage"
+    # The database is back: the retry applies the job.
+    sqs_client().change_message_visibility(
+        QueueUrl=url, ReceiptHandle=messages[0]["ReceiptHandle"], VisibilityTimeout=0
+    )
+    retry = receive(url)
+    assert int(retry[0]["Attributes"]["ApproximateReceiveCount"]) == 2
+    assert run_worker(retry)["batchItemFailures"] == []
+    with unit_of_work() as uow:
+        assert public(uow.session.get(SystemConfig, stats_key(user.id)).value)["totalHands"] == 2
+
+
+def _error_of(sql: str) -> BaseException:
+    with pytest.raises(Exception) as caught, unit_of_work() as uow:
+        uow.session.execute(text(sql))
+    return caught.value
+
+
+def test_a_dropped_connection_is_a_database_outage_and_a_failing_statement_is_not(db):
+    assert is_database_outage(_error_of("SELECT pg_terminate_backend(pg_backend_pid())"))
+    assert not is_database_outage(_error_of("SELECT 1 / 0"))
+    assert not is_database_outage(ValueError("a bug"))
 
 
 def test_backoff_is_capped_and_jittered():
-    delays = {backoff.visibility_delay(20, 2, 300) for _ in range(50)}
-    assert max(delays) <= 300 and min(delays) >= 150 and len(delays) > 1
+    delays = {backoff.visibility_delay(20, 2, 60) for _ in range(50)}
+    assert max(delays) <= 60 and min(delays) >= 30 and len(delays) > 1
 
 
 def test_a_partial_batch_failure_retries_only_the_failed_record(db, services, monkeypatch):

@@ -39,6 +39,17 @@ def game_action(body: GameAction) -> dict[str, Any]:
     return service.act(user_id, body.game_id, body.action, amount)
 
 
+# Registered before /api/game/<gameId>, so "active" is never read as a game id.
+@router.get(
+    "/api/game/active",
+    summary="The caller's unfinished game (to resume one whose response was lost)",
+    tags=["game"],
+    responses={404: {"description": "no active game"}},
+)
+def get_active_game() -> dict[str, Any]:
+    return service.active_game(current_user_id(router))
+
+
 @router.get(
     "/api/game/<gameId>", summary="A game, with the fairness reveal once ended", tags=["game"], responses=ERRORS
 )

@@ -85,9 +85,11 @@ class Settings(BaseSettings):
     chain_rpc_timeout: float = 10.0
 
     outbox_sweep_age_seconds: int = 5
-    # Retry backoff of a failed job: visibility base * 2^(receives-1), with jitter, capped.
+    # Retry backoff of a failed job: visibility base * 2^(receives-1), with equal jitter, capped.
+    # With the queues' maxReceiveCount (8, template.yaml) a job is retried for at least 91 s
+    # (1+2+4+8+16+30+30) before the DLQ: longer than a 60 s database outage (gbc.queue.backoff).
     job_backoff_base_seconds: int = 2
-    job_backoff_cap_seconds: int = 300
+    job_backoff_cap_seconds: int = 60
 
 
 @lru_cache(maxsize=1)

@@ -176,9 +176,33 @@ def create_game(user_id: uuid.UUID, bet: Decimal, client_seed: str | None) -> di
             view = game_view(game, round_, balance)
     except IntegrityError as exc:
         if "uq_games_active_user" in str(exc.orig):
-            raise Conflict("finish your current game first", field="gameId") from exc
+            # Name the open game, so a client whose earlier response was lost can resume it.
+            details = {"field": "gameId"}
+            open_id = _active_game_id(user_id)
+            if open_id is not None:  # None: it ended meanwhile, and a retry will deal
+                details["gameId"] = str(open_id)
+            raise Conflict("finish your current game first", **details) from exc
         raise
     return view
+
+
+def _active(user_id: uuid.UUID) -> Any:
+    return select(Game).where(Game.user_id == user_id, Game.ended_at.is_(None))  # uq_games_active_user
+
+
+def _active_game_id(user_id: uuid.UUID) -> uuid.UUID | None:
+    with unit_of_work() as uow:
+        return uow.session.scalar(_active(user_id).with_only_columns(Game.id))
+
+
+def active_game(user_id: uuid.UUID) -> dict[str, Any]:
+    """The caller's unfinished game, in the view of GET /api/game/{id} (`_ended_view` is that view for
+    any game); never cached: every action changes it, and it is one indexed row."""
+    with unit_of_work() as uow:
+        game = uow.session.scalar(_active(user_id))
+        if game is None:
+            raise NotFound("no active game")
+        return _ended_view(game)
 
 
 def _locked_game(uow: UnitOfWork, user_id: uuid.UUID, game_id: uuid.UUID) -> tuple[Game, Decimal]:

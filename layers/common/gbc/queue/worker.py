@@ -1,16 +1,43 @@
 """Running one job, as the worker Lambda (or the direct-processing fallback) does: the handler, its
-timing, the seed's log line, the retention summaries and the metrics."""
+timing, the seed's log line, the retention summaries and the metrics.
+
+A database outage is not a bug in the job: it fails the record like any error (the worker sets its
+visibility from the backoff, and the redrive budget outlasts a 60 s outage; the failure is one
+warning line, no stack), and is counted in `JobsDatabaseUnavailable`.
+"""
 
 from __future__ import annotations
 
 import time
 
 from aws_lambda_powertools.metrics import MetricUnit
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from gbc.observability import logger, metrics
 from gbc.queue import retention
 from gbc.queue.handlers import process_job
 from gbc.queue.jobs import Job
+
+# SQLSTATEs of a server that is going away or cannot take us now: connection exceptions (class 08),
+# admin/crash shutdown, cannot connect now (starting up, failover), too many connections.
+_OUTAGE_STATES = ("08", "57P01", "57P02", "57P03", "53300")
+
+
+def _sqlstate(exc: DBAPIError) -> str:
+    args = getattr(exc.orig, "args", ())
+    return str(args[0].get("C", "")) if args and isinstance(args[0], dict) else ""  # pg8000: {"C": code, ...}
+
+
+def is_database_outage(exc: BaseException) -> bool:
+    """The database could not be reached or dropped us (retry later), as opposed to a failing statement."""
+    # Not `connection_invalidated`: a failed statement can invalidate its connection too.
+    if isinstance(exc, PoolTimeout | InterfaceError | OperationalError):  # pg8000: connect failed, network error
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    state = _sqlstate(exc)
+    return bool(state) and state.startswith(_OUTAGE_STATES)
 
 
 def run_job(job: Job, attempt: int = 1) -> bool:
@@ -21,6 +48,10 @@ def run_job(job: Job, attempt: int = 1) -> bool:
     except Exception as exc:
         retention.record_failed(str(job.id), job.type, exc, attempt)
         metrics.add_metric(name="JobsFailed", unit=MetricUnit.Count, value=1)
+        if is_database_outage(exc):
+            # Expected during an outage: the worker's failure handler logs one line (no stack) and
+            # sets the retry delay; this counts how much of a failure spike is the database.
+            metrics.add_metric(name="JobsDatabaseUnavailable", unit=MetricUnit.Count, value=1)
         raise
     elapsed_ms = (time.perf_counter() - start) * 1000
     retention.record_completed(job, elapsed_ms, duplicate=not applied)

@@ -2,6 +2,9 @@
 
 Users are read in keyset pages; each page's jobs are sent by a few threads in parallel (boto3
 clients are thread-safe), so 100k users is ~10k SendMessageBatch calls spread over 8 connections.
+Each job recomputes its user in full and repairs drift: a user whose stored stats disagreed with the
+games they claim to count is logged (`[Stats] Corrected drifted stats`) and counted in the
+`StatsCorrected` metric, so the night's corrections are that metric's sum.
 """
 
 from __future__ import annotations

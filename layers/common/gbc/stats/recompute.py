@@ -2,6 +2,8 @@
 
 python -m gbc.stats.recompute --user <uuid>
 python -m gbc.stats.recompute --all            # every active user, with a progress bar
+
+Prints (and logs) how many users' stored stats had drifted from their games and were corrected.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from sqlalchemy import select
 
 from gbc.data.models import User
 from gbc.data.transaction import unit_of_work
-from gbc.stats.service import recompute_user_stats
+from gbc.observability import logger
+from gbc.stats.service import full_recompute
 
 
 def _progress(done: int, total: int, started: float) -> None:
@@ -37,11 +40,14 @@ def main(argv: list[str] | None = None) -> int:
         query = select(User.id).where(User.is_active.is_(True)).order_by(User.id)
         ids = [args.user] if args.user else list(uow.session.scalars(query))
     started = time.monotonic()
+    corrected = 0
     for done, user_id in enumerate(ids, 1):
         with unit_of_work() as uow:
-            recompute_user_stats(uow, user_id)
+            # No EMF metric from a terminal: the count is printed (and logged) below instead.
+            corrected += full_recompute(uow, user_id, emit_metric=False).corrected
         _progress(done, len(ids), started)
-    sys.stderr.write("\n")
+    sys.stderr.write(f"\n{corrected} of {len(ids)} users corrected (stored stats had drifted)\n")
+    logger.info("[Stats] full recompute", extra={"users": len(ids), "corrected": corrected})
     return 0
 
 
