@@ -17,7 +17,7 @@ FN ?= ApiFunction
 ARGS ?=
 
 .PHONY: dev reset-dev test test-unit lint format template-check build deploy invoke migrate bench clean venv \
-        tools redrive bench-house-edge bench-compare bench-chain contracts
+        tools redrive bench-house-edge bench-compare bench-chain contracts test-reliability
 
 venv: $(VENV)/.installed $(PTH)
 
@@ -55,6 +55,10 @@ migrate: venv
 test: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest
+
+## The reliability suite with full budgets: schemathesis, load + invariants, leaks, faults (~6 min).
+test-reliability: venv
+	RELIABILITY_FULL=1 $(VENV)/bin/pytest tests/reliability $(ARGS)
 
 test-unit: venv
 	$(VENV)/bin/pytest tests/unit
