@@ -97,7 +97,9 @@ def policy_allows(policy: Mapping[str, Any], arn: str) -> bool:
 
 def authorizer_context(policy: Mapping[str, Any]) -> dict[str, Any]:
     """What API Gateway puts in requestContext.authorizer: principalId plus the context values."""
-    return {"principalId": policy.get("principalId"), **(policy.get("context") or {})}
+    # API Gateway hands the context values to the integration as strings.
+    context = {k: (str(v).lower() if isinstance(v, bool) else str(v)) for k, v in (policy.get("context") or {}).items()}
+    return {"principalId": policy.get("principalId"), **context}
 
 
 def decode_response(result: Mapping[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:

@@ -4,18 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from api_routes import game, health, history, leaderboard, store, user, wallet
-from gbc.api.errors import register_error_handlers
+from api_routes import game, health, history, leaderboard, session, store, user, wallet
+from gbc.api.resolver import api_resolver
 from gbc.observability import logger, metrics, tracer
 
-app = APIGatewayRestResolver(enable_validation=True)
-for module in (health, game, history, leaderboard, wallet, store, user):
+app = api_resolver()
+for module in (health, game, history, leaderboard, wallet, store, user, session):
     app.include_router(module.router)
-register_error_handlers(app)
 app.enable_swagger(path="/api/docs", title="GBC Blackjack API", version="0.1.0")
 
 

@@ -5,18 +5,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gbc.api.errors import register_error_handlers
+from gbc.api.resolver import api_resolver
 from gbc.api.schemas import NonceRequest, VerifyRequest
 from gbc.auth import service
 from gbc.observability import logger, metrics, tracer
 from gbc.users.service import RequestMeta
 
-app = APIGatewayRestResolver(enable_validation=True)
-register_error_handlers(app)
+app = api_resolver()
 
 
 @app.post("/api/auth/nonce", summary="A single-use nonce and the EIP-4361 message to sign", tags=["auth"])

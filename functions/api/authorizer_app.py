@@ -1,4 +1,10 @@
-"""TOKEN authorizer: a valid session JWT allows the API; the user id travels in the context."""
+"""TOKEN authorizer: a valid session JWT of an existing, active user that was not signed out allows
+the API; the user id, the token's id and expiry travel in the context.
+
+API Gateway caches the policy per token for ReauthorizeEvery (30 s): a signed-out token or a
+deactivated user stops working within that time, an expired token at once (the API checks `exp`).
+When the database cannot be reached the token is allowed unverified (`verified: "false"`) and the API
+checks the session itself on each request: an outage answers 503 there, never 500 here."""
 
 from __future__ import annotations
 
@@ -10,7 +16,9 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from gbc.auth.sessions import SessionStatus, session_status
 from gbc.auth.tokens import InvalidToken, verify_token
+from gbc.data.outage import is_transient_database_error
 from gbc.observability import logger
 
 
@@ -21,6 +29,11 @@ def _arn_parts(method_arn: str) -> dict[str, str]:
     return {"region": region, "aws_account_id": account, "api_id": api_id, "stage": stage}
 
 
+def _unauthorized(reason: str) -> Exception:
+    logger.info("token rejected", extra={"reason": reason})
+    return Exception("Unauthorized")  # API Gateway turns this exact message into a 401
+
+
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     token_event = APIGatewayAuthorizerTokenEvent(event)
@@ -29,14 +42,30 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     try:
         principal = verify_token(value if scheme.lower() == "bearer" else token)
     except InvalidToken as exc:
-        logger.info("token rejected", extra={"reason": str(exc)})
-        # API Gateway turns this exact message into a 401.
-        raise Exception("Unauthorized") from exc
+        raise _unauthorized(str(exc)) from exc
+    try:
+        status: SessionStatus | None = session_status(principal.user_id, principal.jti)
+    except Exception as exc:
+        if not is_transient_database_error(exc):
+            raise
+        logger.warning("session not verified: database unavailable", extra={"error": type(exc).__name__})
+        status = None
+    if status in (SessionStatus.NO_USER, SessionStatus.REVOKED):
+        raise _unauthorized(str(status))
     policy = APIGatewayAuthorizerResponse(
         principal_id=str(principal.user_id),
-        context={"userId": str(principal.user_id), "walletAddress": principal.wallet_address},
+        context={
+            "userId": str(principal.user_id),
+            "walletAddress": principal.wallet_address,
+            "jti": principal.jti,
+            "exp": principal.expires_at,
+            "verified": "true" if status is SessionStatus.ACTIVE else "false",
+        },
         **_arn_parts(token_event.method_arn),
     )
-    # One policy for every route of the API, so API Gateway may cache it across routes.
-    policy.allow_all_routes()
+    if status is SessionStatus.INACTIVE:
+        policy.deny_all_routes()  # 403: the account is disabled
+    else:
+        # One policy for every route of the API, so API Gateway may cache it across routes.
+        policy.allow_all_routes()
     return policy.asdict()

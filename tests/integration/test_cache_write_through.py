@@ -14,7 +14,8 @@ import pytest
 from gbc.cache import query_cache
 from gbc.cache.client import redis_client
 from gbc.cache.query_cache import LOOKUPS_KEY, MISSES_KEY, cache_query, write_through
-from gbc.pagination import Cursor, insert_into_first_page
+from gbc.history.service import HISTORY_ORDER
+from gbc.pagination import insert_into_first_page
 from gbc.settings import get_settings
 from tests.support.api import call_api
 from tests.support.factories import make_funded_user
@@ -165,16 +166,16 @@ def _row(at: datetime, n: int) -> dict:
 def test_insert_into_first_page_matches_a_fresh_page():
     now = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
     rows = [_row(now - timedelta(seconds=i), 100 - i) for i in range(4)]
-    page = {"games": rows[:3], "nextCursor": Cursor(now - timedelta(seconds=2), uuid.UUID(int=98)).encode()}
+    page = {"games": rows[:3], "nextCursor": HISTORY_ORDER.cursor_of_view(rows[2])}
     newest = _row(now + timedelta(seconds=1), 200)
-    patched = insert_into_first_page(page, "games", "endedAt", newest, 3)
+    patched = insert_into_first_page(page, "games", HISTORY_ORDER, newest, 3)
     assert patched["games"] == [newest, *rows[:2]]
-    assert patched["nextCursor"] == Cursor(now - timedelta(seconds=1), uuid.UUID(int=99)).encode()
-    assert insert_into_first_page(patched, "games", "endedAt", newest, 3) == patched, "idempotent"
+    assert patched["nextCursor"] == HISTORY_ORDER.cursor_of_view(rows[1])
+    assert insert_into_first_page(patched, "games", HISTORY_ORDER, newest, 3) == patched, "idempotent"
     older = _row(now - timedelta(seconds=10), 1)
-    assert insert_into_first_page(page, "games", "endedAt", older, 3) is None, "belongs to a later page"
+    assert insert_into_first_page(page, "games", HISTORY_ORDER, older, 3) is None, "belongs to a later page"
     short = {"games": rows[:2], "nextCursor": None}
-    assert insert_into_first_page(short, "games", "endedAt", older, 3) == {
+    assert insert_into_first_page(short, "games", HISTORY_ORDER, older, 3) == {
         "games": [*rows[:2], older],
         "nextCursor": None,
     }

@@ -78,6 +78,6 @@ def test_api_sample_events_answer(db):
 
     health = api_app.lambda_handler(_event("api_health.json"), LocalContext("ApiFunction", 1024, 30))
     assert health["statusCode"] == 200
-    # The sample names a user that does not exist here: a clean 404, not an error.
+    # The sample names a user that does not exist here: a clean 401 (sign in again), not an error.
     update = api_app.lambda_handler(_event("api_user_update.json"), LocalContext("ApiFunction", 1024, 30))
-    assert update["statusCode"] == 404
+    assert update["statusCode"] == 401

@@ -3,6 +3,7 @@ responses, failed messages visible again after the visibility timeout, the DLQ a
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -56,10 +57,12 @@ def test_a_raised_error_keeps_the_whole_batch(pump):
     assert _visible(queues["JobsQueue"]) == 2
 
 
-def test_a_message_failing_three_times_lands_in_the_dlq(pump):
+def test_a_message_failing_max_receive_count_times_lands_in_the_dlq(pump):
     pump, mapping, queues = pump
     _send(queues["JobsQueue"], "fail")
-    for _ in range(3):
+    redrive = json.loads(load_stack(sqs_endpoint=MOTO_SQS_ENDPOINT).queues["JobsQueue"].attributes["RedrivePolicy"])
+    receives = redrive["maxReceiveCount"]
+    for _ in range(receives):
         assert pump.poll_once(mapping, wait_seconds=0) == 1
         time.sleep(1.1)
     assert pump.poll_once(mapping, wait_seconds=0) == 0

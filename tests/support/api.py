@@ -27,12 +27,14 @@ def call_api(
     query: dict[str, str] | None = None,
     raw_body: str | None = None,
     function: str = "api_app",
+    authorizer: dict[str, Any] | None = None,
 ) -> ApiResponse:
     import importlib
 
     handler = importlib.import_module(function).lambda_handler
 
-    authorizer = {"principalId": str(user_id), "userId": str(user_id)} if user_id else None
+    if authorizer is None and user_id is not None:
+        authorizer = {"principalId": str(user_id), "userId": str(user_id)}
     event = rest_event(
         method,
         path,
@@ -47,4 +49,6 @@ def call_api(
         parsed: Any = json.loads(text)
     except ValueError:
         parsed = text
-    return ApiResponse(result["statusCode"], parsed, result.get("headers") or {})
+    headers = dict(result.get("headers") or {})
+    headers.update({k: v[-1] for k, v in (result.get("multiValueHeaders") or {}).items() if v})
+    return ApiResponse(result["statusCode"], parsed, headers)

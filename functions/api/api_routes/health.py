@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from gbc.health import health_report
@@ -9,6 +10,13 @@ from gbc.health import health_report
 router = APIGatewayRouter()
 
 
-@router.get("/api/health", summary="Database, cache and queue status", tags=["ops"])
-def get_health() -> dict[str, Any]:
-    return health_report()
+@router.get(
+    "/api/health",
+    summary="Database, cache and queue status",
+    tags=["ops"],
+    responses={200: {"description": "ok or degraded"}, 503: {"description": "the database is unreachable"}},
+)
+def get_health() -> Response[dict[str, Any]]:
+    report, status = health_report()
+    headers = {"Retry-After": "5"} if status == 503 else None
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=report, headers=headers)

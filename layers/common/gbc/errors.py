@@ -12,7 +12,12 @@ class DomainError(Exception):
     def __init__(self, message: str, **details: Any) -> None:
         super().__init__(message)
         self.message = message
-        self.details = details
+        # Named fields ({"field": "betAmount", ...}), or a validation failure's "field: reason" list.
+        self.details: dict[str, Any] | list[str] = details
+
+
+class Unauthorized(DomainError):
+    status = HTTPStatus.UNAUTHORIZED
 
 
 class Forbidden(DomainError):

@@ -41,7 +41,14 @@ def _queue() -> dict[str, Any]:
     return stats
 
 
-def health_report() -> dict[str, Any]:
+def health_report() -> tuple[dict[str, Any], int]:
+    """The report and its HTTP status: 503 when the database (the system of record) is unreachable,
+    so a monitor can tell; 200 otherwise, "degraded" listing what else is down (the cache and the
+    queue each have a fallback)."""
     checks = {"database": _timed(_database), "cache": _timed(_cache), "queue": _timed(_queue)}
-    status = "ok" if all(check["ok"] for check in checks.values()) else "degraded"
-    return {"status": status, "version": get_settings().app_version, **checks}
+    failing = [name for name, check in checks.items() if not check["ok"]]
+    if "database" in failing:
+        status, code = "unavailable", 503
+    else:
+        status, code = ("degraded", 200) if failing else ("ok", 200)
+    return {"status": status, "version": get_settings().app_version, "failing": failing, **checks}, code

@@ -18,7 +18,7 @@ from gbc.data.models import Transaction, TransactionStatus, TransactionType, Use
 from gbc.data.transaction import UnitOfWork
 from gbc.errors import InsufficientBalance, NotFound
 from gbc.money import money_str
-from gbc.pagination import insert_into_first_page
+from gbc.pagination import SequenceKeyset, insert_into_first_page
 
 # Balance changes on the hot path update the cached wallet summary and first ledger pages in place
 # (write-through). The others (chain credits, withdrawals, refunds, reversals, adjustments) may change
@@ -29,12 +29,15 @@ WRITE_THROUGH = {
     TransactionType.GAME_REFUND,
     TransactionType.STORE_PURCHASE,
 }
+# Ledger pages newest first by the strict sequence; a row's view names it "sequence".
+LEDGER_ORDER = SequenceKeyset(Transaction.seq, "sequence")
 
 
 def entry_view(t: Transaction) -> dict[str, Any]:
     """A ledger row as the API shows it."""
     return {
         "id": str(t.id),
+        "sequence": t.seq,
         "type": t.type.value,
         "amount": money_str(t.amount),
         "balanceBefore": money_str(t.balance_before),
@@ -113,13 +116,14 @@ def apply_balance_change(
                 literal(metadata, Transaction.metadata_.type),
             ),
         )
-        .returning(Transaction.balance_after, Transaction.created_at)
+        .returning(Transaction.balance_after, Transaction.created_at, Transaction.seq)
         .cte("inserted")
     )
     row = uow.session.execute(
         select(
             inserted.c.balance_after,
             inserted.c.created_at,
+            inserted.c.seq,
             changed.c.version,
             changed.c.deposited,
             changed.c.withdrawn,
@@ -138,6 +142,7 @@ def apply_balance_change(
         status=TransactionStatus.COMPLETED,
         metadata_=metadata,
         created_at=row.created_at,
+        seq=row.seq,
     )
     _sync_user(uow, user_id)
     if type_ in WRITE_THROUGH:
@@ -187,7 +192,7 @@ def _patch(state: dict[str, Any], kind: str, rest: str, value: Any) -> Any:
         return {"v": state["version"], "summary": summary}
     limit = int(rest.rsplit(":", 1)[1])  # a first ledger page: "{user}:start:{limit}"
     for item in state["entries"]:
-        value = insert_into_first_page(value, "transactions", "createdAt", item, limit)
+        value = insert_into_first_page(value, "transactions", LEDGER_ORDER, item, limit)
         if value is None:
             return DROP
     return value
@@ -203,7 +208,7 @@ def _why_not(
     balance = uow.session.scalar(select(User.balance).where(User.id == user_id))
     if balance is None:
         raise NotFound("user not found")
-    raise InsufficientBalance("insufficient balance", balance=str(balance), required=str(-amount))
+    raise InsufficientBalance("insufficient balance", balance=money_str(balance), required=money_str(-amount))
 
 
 def _sync_user(uow: UnitOfWork, user_id: uuid.UUID) -> None:

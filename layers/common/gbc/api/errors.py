@@ -1,19 +1,33 @@
-"""The one place domain errors (gbc.errors) and validation failures become HTTP answers."""
+"""The one place an exception becomes an HTTP answer, for every function with an API.
+
+- a request refused before validation (gbc.api.request_guard): 400, 413 or 415;
+- a validation failure: 400 `{"error": "Validation failed", "details": ["field: reason", ...]}`;
+- a domain error (gbc.errors): its status, `{"error", "details"}`; money in details as decimal strings;
+- an unknown path or method: 404;
+- the database unreachable or overloaded for a moment: 503 with Retry-After;
+- anything else is a bug: 500 without details (logged with its stack trace).
+"""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from http import HTTPStatus
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
 
+from gbc.data.outage import is_transient_database_error
 from gbc.errors import DomainError
+from gbc.money import money_str
 from gbc.observability import logger
 
+RETRY_AFTER_SECONDS = 2
 
-def _json(status: int, body: dict[str, Any]) -> Response:
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)
+
+def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers)
 
 
 def _location(loc: tuple[Any, ...]) -> str:
@@ -25,20 +39,43 @@ def _location(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
-def register_error_handlers(app: APIGatewayRestResolver) -> None:
-    @app.exception_handler(RequestValidationError)
-    def _validation(exc: RequestValidationError) -> Response:
+def _public(value: Any) -> Any:
+    """Details as the API shows data: Decimal as its money string, containers recursively."""
+    if isinstance(value, Decimal):
+        return money_str(value)
+    if isinstance(value, dict):
+        return {k: _public(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_public(v) for v in value]
+    return value
+
+
+def error_response(exc: Exception) -> Response:
+    """The HTTP answer for an exception."""
+    if isinstance(exc, RequestValidationError):
         details = [f"{_location(tuple(err.get('loc', ())))}: {err.get('msg', 'invalid')}" for err in exc.errors()]
         return _json(HTTPStatus.BAD_REQUEST, {"error": "Validation failed", "details": details})
-
-    @app.exception_handler(DomainError)
-    def _domain(exc: DomainError) -> Response:
+    if isinstance(exc, RequestUnsupportedContentType):
+        return _json(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, {"error": "Unsupported content type"})
+    if isinstance(exc, DomainError):
         body: dict[str, Any] = {"error": exc.message}
         if exc.details:
-            body["details"] = exc.details
+            body["details"] = _public(exc.details)
         return _json(exc.status, body)
+    if isinstance(exc, NotFoundError):
+        return _json(HTTPStatus.NOT_FOUND, {"error": "Not found"})
+    if is_transient_database_error(exc):
+        logger.warning("database unavailable", extra={"error": type(exc).__name__})
+        return _json(
+            HTTPStatus.SERVICE_UNAVAILABLE,
+            {"error": "Service temporarily unavailable, retry shortly"},
+            {"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+    logger.exception("unhandled error")
+    return _json(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": "Internal server error"})
 
-    @app.exception_handler(Exception)
-    def _unexpected(exc: Exception) -> Response:
-        logger.exception("unhandled error")
-        return _json(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": "Internal server error"})
+
+def register_error_handlers(app: APIGatewayRestResolver) -> None:
+    # One handler for everything: error_response decides, so the mapping lives in one function.
+    app.exception_handler(Exception)(error_response)
+    app.not_found(error_response)

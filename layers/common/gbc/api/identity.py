@@ -1,24 +1,59 @@
-"""The caller, as the Lambda authorizer put them in the request context."""
+"""The caller, as the Lambda authorizer put them in the request context.
+
+The authorizer verified the token's signature and, unless the database was down (`verified` is not
+"true"), that its user exists and is active and that it was not signed out. API Gateway may serve
+that verdict from its cache past the token's expiry, so the expiry is checked here on every request;
+an unverified session is checked here too (a database outage then answers 503)."""
 
 from __future__ import annotations
 
+import time
 import uuid
+from datetime import UTC, datetime
+from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver
+from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 
-from gbc.errors import Forbidden
+from gbc.errors import Forbidden, Unauthorized
 
 
-def current_user_id(app: APIGatewayRestResolver) -> uuid.UUID:
+def _context(app: BaseRouter) -> dict[str, Any]:
     authorizer = app.current_event.request_context.authorizer
-    raw = authorizer.get("userId") if authorizer else None
-    if not raw:
+    context = dict(authorizer) if authorizer else {}
+    if not context.get("userId"):
         # API Gateway never lets an unauthorized request this far; this guards misconfigured routes.
-        raise Forbidden("not signed in")
-    return uuid.UUID(str(raw))
+        raise Unauthorized("not signed in")
+    return context
 
 
-def ensure_same_user(app: APIGatewayRestResolver, claimed: uuid.UUID | str | None) -> uuid.UUID:
+def _check_session(user_id: uuid.UUID, jti: str) -> None:
+    from gbc.auth.sessions import SessionStatus, session_status
+
+    status = session_status(user_id, jti)
+    if status is SessionStatus.INACTIVE:
+        raise Forbidden("this account is disabled")
+    if status is not SessionStatus.ACTIVE:
+        raise Unauthorized("session is no longer valid: sign in again")
+
+
+def current_session(app: BaseRouter) -> tuple[uuid.UUID, str, datetime | None]:
+    """(user id, token id, expiry) of a caller whose session is valid now."""
+    context = _context(app)
+    expires = context.get("exp")
+    if expires is not None and time.time() >= float(expires):
+        raise Unauthorized("session expired: sign in again")
+    user_id = uuid.UUID(str(context["userId"]))
+    jti = str(context.get("jti") or "")
+    if str(context.get("verified")) != "true":
+        _check_session(user_id, jti)
+    return user_id, jti, datetime.fromtimestamp(float(expires), UTC) if expires is not None else None
+
+
+def current_user_id(app: BaseRouter) -> uuid.UUID:
+    return current_session(app)[0]
+
+
+def ensure_same_user(app: BaseRouter, claimed: uuid.UUID | str | None) -> uuid.UUID:
     """The seed's schemas carry a userId; it is accepted only when it names the caller."""
     user_id = current_user_id(app)
     if claimed is not None and str(claimed) != str(user_id):

@@ -1,7 +1,9 @@
-"""Session tokens: HS256 JWTs naming the user (sub) and their wallet."""
+"""Session tokens: HS256 JWTs naming the user (sub) and their wallet, each with its own id (jti) so
+that one session can be signed out (gbc.auth.sessions)."""
 
 from __future__ import annotations
 
+import secrets as pysecrets
 import time
 import uuid
 from dataclasses import dataclass
@@ -19,6 +21,8 @@ AUDIENCE = "gbc-blackjack-api"
 class Principal:
     user_id: uuid.UUID
     wallet_address: str
+    jti: str
+    expires_at: int  # epoch seconds
 
 
 class InvalidToken(Exception):
@@ -35,6 +39,7 @@ def issue_token(user_id: uuid.UUID, wallet_address: str, ttl_seconds: int | None
         "wallet": wallet_address,
         "iat": now,
         "exp": now + (ttl_seconds or settings.jwt_ttl_seconds),
+        "jti": pysecrets.token_hex(16),
     }
     return jwt.encode(claims, secrets.jwt_secret(settings), algorithm="HS256")
 
@@ -48,8 +53,16 @@ def verify_token(token: str) -> Principal:
             algorithms=["HS256"],
             audience=AUDIENCE,
             issuer=ISSUER,
-            options={"require": ["exp", "iat", "sub"]},
+            options={"require": ["exp", "iat", "sub", "jti"]},
         )
-        return Principal(user_id=uuid.UUID(claims["sub"]), wallet_address=str(claims.get("wallet", "")))
-    except (jwt.PyJWTError, ValueError) as exc:
+        jti = claims["jti"]
+        if not isinstance(jti, str) or not 0 < len(jti) <= 64:
+            raise InvalidToken("jti must be a short string")
+        return Principal(
+            user_id=uuid.UUID(str(claims["sub"])),
+            wallet_address=str(claims.get("wallet", "")),
+            jti=jti,
+            expires_at=int(claims["exp"]),
+        )
+    except (jwt.PyJWTError, ValueError, TypeError) as exc:
         raise InvalidToken(str(exc)) from exc

@@ -11,10 +11,11 @@ import ssl
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Engine, create_engine
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, ExceptionContext, make_url
 
 from gbc import secrets
+from gbc.data.outage import sqlstate
 from gbc.settings import Settings, get_settings
 
 
@@ -46,13 +47,35 @@ def _ssl_context(mode: str) -> ssl.SSLContext | bool:
     return context
 
 
+def discard_connection_on_error(context: ExceptionContext) -> None:
+    """Never pool a connection again once a statement on it failed anywhere but in the server.
+
+    pg8000 can fail after it has sent part of a statement (a parameter it cannot encode, after Parse
+    and Describe went out; a timeout or a signal mid-read): the server's replies stay unread on the
+    socket, and the next statement on that connection would read the previous one's answer (another
+    user's rows). So every such error is treated as a disconnect: SQLAlchemy closes this connection
+    instead of returning it to the pool; only a real disconnect also retires the rest of the pool.
+
+    The one exception is an error the server itself reported (it carries an SQLSTATE): pg8000 has then
+    read the server's replies up to ReadyForQuery, so the connection is in step and the transaction
+    can roll back to a savepoint (how a duplicate credit is told apart from a failure)."""
+    if context.is_pre_ping:
+        return
+    code = sqlstate(context.original_exception)
+    if code is not None and not code.startswith(("08", "57P")):
+        return
+    if not context.is_disconnect:
+        context.invalidate_pool_on_disconnect = False
+    context.is_disconnect = True
+
+
 def build_engine(settings: Settings) -> Engine:
     connect_args: dict[str, Any] = {
         "ssl_context": _ssl_context(settings.db_ssl),
         "timeout": settings.db_connect_timeout,
         "application_name": f"gbc-{settings.app_env}",
     }
-    return create_engine(
+    engine = create_engine(
         database_url(settings),
         connect_args=connect_args,
         pool_size=settings.db_pool_size,
@@ -62,6 +85,8 @@ def build_engine(settings: Settings) -> Engine:
         pool_recycle=300,
         # JSONB payloads hold Decimal as strings; keep the default json, no custom serializer needed.
     )
+    event.listen(engine, "handle_error", discard_connection_on_error)
+    return engine
 
 
 @lru_cache(maxsize=1)

@@ -19,6 +19,7 @@ from sqlalchemy import (
     DateTime,
     Enum,
     ForeignKey,
+    Identity,
     Index,
     Integer,
     MetaData,
@@ -206,10 +207,14 @@ class Transaction(Base):
         UniqueConstraint("type", "reference_id", name="uq_transactions_type_reference"),
         CheckConstraint("balance_after >= 0", name="balance_after_non_negative"),
         CheckConstraint("balance_after = balance_before + amount", name="balance_arithmetic"),
-        Index("ix_transactions_user_page", "user_id", "created_at", "id"),
+        Index("ix_transactions_user_seq", "user_id", "seq"),
     )
 
     id: Mapped[uuid.UUID] = _uuid_pk()
+    # The ledger's strict order. A user's balance changes serialize on their users row (locked by the
+    # UPDATE until commit), so within a user, seq order is commit order: each row's balance_before is
+    # the balance_after of the row before it. (created_at alone ties within one transaction.)
+    seq: Mapped[int] = mapped_column(BigInteger, Identity(always=True), unique=True)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     type: Mapped[TransactionType] = mapped_column(_pg_enum(TransactionType, "transaction_type"))
     # Signed: credits positive, debits negative, so balance_after = balance_before + amount.
@@ -221,7 +226,8 @@ class Transaction(Base):
         _pg_enum(TransactionStatus, "transaction_status"), default=TransactionStatus.COMPLETED
     )
     metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata")
-    created_at: Mapped[datetime] = _created_at()
+    # The statement's own clock, not the transaction's start: rows of one transaction differ.
+    created_at: Mapped[datetime] = mapped_column(server_default=func.clock_timestamp())
 
 
 class Withdrawal(Base):
@@ -361,6 +367,18 @@ class SystemConfig(Base):
     value: Mapped[dict[str, Any]]
     description: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+
+class RevokedToken(Base):
+    """A session token signed out before it expires (its jti), kept until it would have expired."""
+
+    __tablename__ = "revoked_tokens"
+    __table_args__ = (Index("ix_revoked_tokens_expires", "expires_at"),)
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    expires_at: Mapped[datetime]
+    created_at: Mapped[datetime] = _created_at()
 
 
 class AuthNonce(Base):

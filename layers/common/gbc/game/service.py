@@ -23,7 +23,7 @@ from gbc.data.models import Game, GameMove, GameResult, GameState, TransactionTy
 from gbc.data.transaction import UnitOfWork, unit_of_work
 from gbc.errors import Conflict, DomainError, NotFound
 from gbc.game import engine, fairness
-from gbc.history.service import filters_of, game_summary
+from gbc.history.service import HISTORY_ORDER, filters_of, game_summary
 from gbc.ledger import apply_balance_change
 from gbc.money import money_str
 from gbc.pagination import insert_into_first_page
@@ -127,7 +127,7 @@ def _game_ended_write_through(uow: UnitOfWork, game: Game) -> None:
         _, _, result_filter, limit = rest.split(":")  # "{user}:start:{filter}:{limit}"
         if result_filter not in filters:
             return page
-        patched = insert_into_first_page(page, "games", "endedAt", summary, int(limit))
+        patched = insert_into_first_page(page, "games", HISTORY_ORDER, summary, int(limit))
         return DROP if patched is None else patched
 
     def cache_ended_game() -> None:

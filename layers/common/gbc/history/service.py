@@ -11,7 +11,7 @@ from gbc.cache.query_cache import Keys, Query, cache_queries
 from gbc.data.models import Game, GameResult, SystemConfig
 from gbc.data.transaction import unit_of_work
 from gbc.money import money_str
-from gbc.pagination import fetch_page
+from gbc.pagination import TimeKeyset, fetch_page, validate_cursor
 from gbc.stats.service import aggregate_user_stats, public, stats_key
 
 # The filter LOSE covers every way of losing the stake.
@@ -21,6 +21,8 @@ FILTERS = {
     "PUSH": [GameResult.PUSH],
     "BLACKJACK": [GameResult.BLACKJACK],
 }
+# Pages newest first by (ended_at, id); a game's view names the time "endedAt".
+HISTORY_ORDER = TimeKeyset(Game.ended_at, Game.id, "endedAt")
 
 
 def _summary(game: Game) -> dict[str, Any]:
@@ -54,6 +56,7 @@ def user_stats(user_id: uuid.UUID) -> dict[str, Any]:
 def history_page(user_id: uuid.UUID, limit: int, cursor: str | None, result_filter: str) -> dict[str, Any]:
     """The page and the stats are two cache entries looked up in one round trip: a game's end updates
     the first pages in place (gbc.game.service), the stats job the stats."""
+    validate_cursor(HISTORY_ORDER, cursor)
     page, stats = cache_queries(
         Query(
             *Keys.user_history(user_id, cursor, result_filter, limit),
@@ -80,5 +83,5 @@ def _load_history(user_id: uuid.UUID, limit: int, cursor: str | None, result_fil
     query = select(Game).where(Game.user_id == user_id, Game.ended_at.is_not(None))
     if result_filter != "all":
         query = query.where(Game.result.in_(FILTERS[result_filter]))
-    games, next_cursor = fetch_page(query, cursor, Game.ended_at, Game.id, limit)
+    games, next_cursor = fetch_page(query, cursor, HISTORY_ORDER, limit)
     return {"games": [_summary(g) for g in games], "nextCursor": next_cursor}

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from gbc.api.request_guard import storable_text
 from gbc.api.schemas import UserUpdate
 from gbc.cache.query_cache import invalidate_after_commit, invalidate_leaderboards
 from gbc.chain.address import checksum
@@ -22,8 +23,17 @@ from gbc.queue.outbox import enqueue_job
 
 @dataclass(frozen=True)
 class RequestMeta:
+    """Who sent a request, for the audit log. Headers are client input: made storable and cut to the
+    audit columns' lengths here, so no header can fail the audit job later."""
+
     ip_address: str | None = None
     user_agent: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.ip_address is not None:
+            object.__setattr__(self, "ip_address", storable_text(self.ip_address, 45))
+        if self.user_agent is not None:
+            object.__setattr__(self, "user_agent", storable_text(self.user_agent, 512))
 
 
 def user_view(user: User) -> dict[str, Any]:

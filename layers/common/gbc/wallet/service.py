@@ -22,9 +22,9 @@ from gbc.data.models import (
 )
 from gbc.data.transaction import unit_of_work
 from gbc.errors import DomainError, NotFound
-from gbc.ledger import apply_balance_change, entry_view
+from gbc.ledger import LEDGER_ORDER, apply_balance_change, entry_view
 from gbc.money import money_str
-from gbc.pagination import fetch_page
+from gbc.pagination import fetch_page, validate_cursor
 from gbc.queue.jobs import AuditLogPayload
 from gbc.queue.outbox import enqueue_job
 from gbc.settings import get_settings
@@ -76,6 +76,9 @@ def _load_wallet(user_id: uuid.UUID) -> dict[str, Any]:
 
 
 def transactions_page(user_id: uuid.UUID, limit: int, cursor: str | None) -> dict[str, Any]:
+    """The ledger newest first in its strict order: each row's balanceBefore is the next row's
+    balanceAfter."""
+    validate_cursor(LEDGER_ORDER, cursor)
     return cache_query(
         *Keys.transactions(user_id, cursor, limit),
         lambda: _load_transactions(user_id, limit, cursor),
@@ -87,7 +90,7 @@ def transactions_page(user_id: uuid.UUID, limit: int, cursor: str | None) -> dic
 
 def _load_transactions(user_id: uuid.UUID, limit: int, cursor: str | None) -> dict[str, Any]:
     query = select(Transaction).where(Transaction.user_id == user_id)
-    entries, next_cursor = fetch_page(query, cursor, Transaction.created_at, Transaction.id, limit)
+    entries, next_cursor = fetch_page(query, cursor, LEDGER_ORDER, limit)
     return {"transactions": [entry_view(t) for t in entries], "nextCursor": next_cursor}
 
 

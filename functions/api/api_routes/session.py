@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+
+from gbc.api.identity import current_session
+from gbc.auth.sessions import revoke
+
+router = APIGatewayRouter()
+
+
+@router.post(
+    "/api/auth/logout",
+    summary="Sign out: this session token stops working (within the authorizer's 30 s policy cache)",
+    tags=["auth"],
+    responses={204: {"description": "signed out"}, 401: {"description": "not signed in"}},
+)
+def post_logout() -> Response[None]:
+    user_id, jti, expires_at = current_session(router)
+    if jti and expires_at is not None:
+        revoke(user_id, jti, expires_at)
+    return Response(status_code=204)

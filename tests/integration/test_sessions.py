@@ -1,0 +1,114 @@
+"""The authorizer and sign-out: a token works only for an existing, active user, until it expires or
+is signed out; a database outage never makes the authorizer fail (the API checks instead)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+from sqlalchemy import update
+
+from devstack.apigw import authorizer_context, policy_allows, token_authorizer_event
+from devstack.runtime import LocalContext
+from gbc.auth.tokens import issue_token, verify_token
+from gbc.data.models import User
+from gbc.data.transaction import unit_of_work
+from tests.support.api import call_api
+from tests.support.factories import make_funded_user
+
+ANY_ROUTE = "arn:aws:execute-api:us-east-1:123456789012:local/local/GET/api/history"
+
+
+def _authorize(token: str) -> dict:
+    import authorizer_app
+
+    return authorizer_app.lambda_handler(
+        token_authorizer_event(token, "PATCH", "/api/user"), LocalContext("AuthorizerFunction", 512, 5)
+    )
+
+
+def _as_gateway(token: str, method: str, path: str, body: dict | None = None):
+    """The request as API Gateway makes it: the authorizer's context, stringified, in the event."""
+    return call_api(method, path, body=body, authorizer=authorizer_context(_authorize(f"Bearer {token}")))
+
+
+def test_authorizer_allows_a_valid_token_and_passes_the_session(db):
+    user = make_funded_user()
+    token = issue_token(user.id, user.wallet_address)
+    policy = _authorize(f"Bearer {token}")
+    principal = verify_token(token)
+    assert policy["principalId"] == str(user.id)
+    assert authorizer_context(policy) == {
+        "principalId": str(user.id),
+        "userId": str(user.id),
+        "walletAddress": user.wallet_address,
+        "jti": principal.jti,
+        "exp": str(principal.expires_at),
+        "verified": "true",
+    }
+    # One policy covers every route, so API Gateway's cache can serve it for the next route too.
+    assert policy_allows(policy, ANY_ROUTE)
+
+
+def test_authorizer_answers_unauthorized_for_a_bad_token(db):
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
+        _authorize("Bearer nonsense")
+
+
+def test_a_token_of_a_user_that_does_not_exist_is_unauthorized(db):
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
+        _authorize(f"Bearer {issue_token(uuid.uuid4(), '0x' + 'ab' * 20)}")
+
+
+def test_a_disabled_user_is_denied(db):
+    user = make_funded_user()
+    with unit_of_work() as uow:
+        uow.session.execute(update(User).where(User.id == user.id).values(is_active=False))
+    policy = _authorize(f"Bearer {issue_token(user.id, user.wallet_address)}")
+    assert not policy_allows(policy, ANY_ROUTE)
+
+
+def test_sign_out_revokes_that_token_only(db):
+    user = make_funded_user()
+    token, other = issue_token(user.id, user.wallet_address), issue_token(user.id, user.wallet_address)
+    assert _as_gateway(token, "GET", "/api/wallet").status == 200
+    assert _as_gateway(token, "POST", "/api/auth/logout").status == 204
+    with pytest.raises(Exception, match=r"^Unauthorized$"):
+        _authorize(f"Bearer {token}")
+    assert _as_gateway(other, "GET", "/api/wallet").status == 200, "another session of the same user still works"
+
+
+def test_a_policy_cached_past_sign_out_or_expiry_stops_working_in_the_api(db):
+    """API Gateway may serve a cached verdict; the API still refuses an expired token at once, and an
+    unverified (outage-time) verdict is checked against the revocations on each request."""
+    user = make_funded_user()
+    token = issue_token(user.id, user.wallet_address, ttl_seconds=2)
+    cached = authorizer_context(_authorize(f"Bearer {token}"))
+    assert call_api("GET", "/api/wallet", authorizer=cached).status == 200
+    time.sleep(2.1)
+    expired = call_api("GET", "/api/wallet", authorizer=cached)
+    assert expired.status == 401 and "expired" in expired.body["error"]
+
+    token = issue_token(user.id, user.wallet_address)
+    unverified = {**authorizer_context(_authorize(f"Bearer {token}")), "verified": "false"}
+    assert call_api("POST", "/api/auth/logout", authorizer=unverified).status == 204
+    assert call_api("GET", "/api/wallet", authorizer=unverified).status == 401
+
+
+def test_a_database_outage_lets_the_authorizer_allow_unverified_and_the_api_answer_503(db, monkeypatch):
+    from tests.conftest import reset_clients
+
+    user = make_funded_user()
+    token = issue_token(user.id, user.wallet_address)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:9/none")
+    monkeypatch.setenv("DB_CONNECT_TIMEOUT", "1")
+    reset_clients()
+    try:
+        context = authorizer_context(_authorize(f"Bearer {token}"))
+        assert context["verified"] == "false"
+        answer = call_api("GET", "/api/wallet", authorizer=context)
+        assert answer.status == 503 and answer.headers["Retry-After"] == "2"
+    finally:
+        monkeypatch.undo()
+        reset_clients()
