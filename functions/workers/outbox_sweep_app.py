@@ -1,4 +1,5 @@
-"""Scheduled: re-send outbox jobs that a crash or an SQS outage left behind."""
+"""Scheduled (every minute): re-send outbox jobs that a crash or an SQS outage left behind, and forget
+sign-outs of tokens that have expired since (they are refused for their expiry anyway)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,15 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from gbc.auth.sessions import prune_revoked
+from gbc.data.transaction import unit_of_work
 from gbc.observability import logger
 from gbc.queue.outbox import sweep_outbox
 
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return {"sent": sweep_outbox()}
+    sent = sweep_outbox()
+    with unit_of_work() as uow:
+        pruned = prune_revoked(uow)
+    return {"sent": sent, "revocationsPruned": pruned}

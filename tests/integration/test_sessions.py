@@ -112,3 +112,18 @@ def test_a_database_outage_lets_the_authorizer_allow_unverified_and_the_api_answ
     finally:
         monkeypatch.undo()
         reset_clients()
+
+
+def test_the_sweep_forgets_sign_outs_of_tokens_that_have_expired(db):
+    from datetime import UTC, datetime, timedelta
+
+    import outbox_sweep_app
+
+    from gbc.auth.sessions import revoke, session_status
+
+    user = make_funded_user()
+    revoke(user.id, "old", datetime.now(UTC) - timedelta(seconds=1))
+    revoke(user.id, "live", datetime.now(UTC) + timedelta(hours=1))
+    result = outbox_sweep_app.lambda_handler({}, LocalContext("OutboxSweepFunction", 512, 60))
+    assert result["revocationsPruned"] == 1
+    assert session_status(user.id, "live") == "revoked" and session_status(user.id, "old") == "active"

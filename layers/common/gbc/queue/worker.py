@@ -11,33 +11,15 @@ from __future__ import annotations
 import time
 
 from aws_lambda_powertools.metrics import MetricUnit
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from gbc.data.outage import is_transient_database_error
 from gbc.observability import logger, metrics
 from gbc.queue import retention
 from gbc.queue.handlers import process_job
 from gbc.queue.jobs import Job
 
-# SQLSTATEs of a server that is going away or cannot take us now: connection exceptions (class 08),
-# admin/crash shutdown, cannot connect now (starting up, failover), too many connections.
-_OUTAGE_STATES = ("08", "57P01", "57P02", "57P03", "53300")
-
-
-def _sqlstate(exc: DBAPIError) -> str:
-    args = getattr(exc.orig, "args", ())
-    return str(args[0].get("C", "")) if args and isinstance(args[0], dict) else ""  # pg8000: {"C": code, ...}
-
-
-def is_database_outage(exc: BaseException) -> bool:
-    """The database could not be reached or dropped us (retry later), as opposed to a failing statement."""
-    # Not `connection_invalidated`: a failed statement can invalidate its connection too.
-    if isinstance(exc, PoolTimeout | InterfaceError | OperationalError):  # pg8000: connect failed, network error
-        return True
-    if not isinstance(exc, DBAPIError):
-        return False
-    state = _sqlstate(exc)
-    return bool(state) and state.startswith(_OUTAGE_STATES)
+# The API's 503 and the worker's "expected during an outage" are the same judgement.
+is_database_outage = is_transient_database_error
 
 
 def run_job(job: Job, attempt: int = 1) -> bool:
