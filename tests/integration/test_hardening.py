@@ -321,3 +321,19 @@ def test_the_ledger_lists_a_strict_balance_chain_after_splits_doubles_and_insura
     created = [datetime.fromisoformat(r["createdAt"]) for r in rows]
     assert created == sorted(created, reverse=True) and len(set(created)) == len(created), "distinct times"
     assert all(t.tzinfo is not None and t <= datetime.now(UTC) for t in created)
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/deposit", {"amount": "1" + "0" * 25, "currency": "GBC"}),
+        ("/api/withdraw", {"amount": "1e30", "walletAddress": "0x" + "ab" * 20}),
+        ("/api/game", {"betAmount": "9" * 22}),
+        ("/api/game", {"betAmount": 1e400}),
+        ("/api/store/purchase", {"itemId": "card-back-classic", "quantity": 10**30}),
+    ],
+)
+def test_amounts_beyond_what_the_columns_hold_are_a_400(db, path, body):
+    user = make_funded_user()
+    answer = call_api("POST", path, body=body, user_id=user.id)
+    assert answer.status == 400, answer.body

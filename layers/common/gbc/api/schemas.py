@@ -16,7 +16,11 @@ def _no_float_noise(value: object) -> object:
     return repr(value) if isinstance(value, float) else value
 
 
-Money = Annotated[Decimal, BeforeValidator(_no_float_noise), Field(gt=0, max_digits=38, decimal_places=18)]
+# NUMERIC(38,18) holds 20 digits before the point: a larger amount would pass max_digits and then
+# overflow in PostgreSQL.
+Money = Annotated[
+    Decimal, BeforeValidator(_no_float_noise), Field(gt=0, lt=Decimal(10) ** 20, max_digits=38, decimal_places=18)
+]
 # Bets carry at most 8 decimals, so every payout (3:2, half back on surrender) stays exact in
 # NUMERIC(38,18).
 Stake = Annotated[Decimal, BeforeValidator(_no_float_noise), Field(gt=0, max_digits=30, decimal_places=8)]
