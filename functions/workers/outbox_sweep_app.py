@@ -8,7 +8,7 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gbc.auth.sessions import prune_revoked
-from gbc.data.transaction import unit_of_work
+from gbc.data.engine import get_engine
 from gbc.observability import logger
 from gbc.queue.outbox import sweep_outbox
 
@@ -16,6 +16,6 @@ from gbc.queue.outbox import sweep_outbox
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     sent = sweep_outbox()
-    with unit_of_work() as uow:
-        pruned = prune_revoked(uow)
+    with get_engine().begin() as conn:
+        pruned = prune_revoked(conn)
     return {"sent": sent, "revocationsPruned": pruned}
