@@ -12,9 +12,12 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from devstack.template import ROOT, Stack, load_stack
+
+if TYPE_CHECKING:
+    from devstack.services import Services
 
 DATA_DIR = Path(os.environ.get("DEVSTACK_DATA_DIR", ROOT / ".local"))
 STATE_FILE = "stack.json"
@@ -84,21 +87,42 @@ def _prepare(stack: Stack, fresh_chain: bool) -> None:
     log(f"migrations applied and queues created in {time.perf_counter() - started:.2f}s")
 
 
+_stopping = False
+
+
 def _interrupt(signum: int, frame: object) -> None:
+    """The first Ctrl-C or SIGTERM stops the stack; later ones do not cut its cleanup short (that
+    would leave processes it started behind)."""
+    global _stopping
+    if _stopping:
+        log("still stopping: every process the stack started is being stopped")
+        return
+    _stopping = True
     raise KeyboardInterrupt
 
 
+def _restart_hooks(stack: Stack, services: Services, fresh_chain: bool) -> None:
+    """What a restarted service needs besides its process: moto forgets its queues; a restarted
+    hardhat node is a new, empty chain, which the poller reads afresh (as at startup)."""
+    from devstack.services import create_queues
+
+    if "sqs" in services.managed:
+        endpoint = services.env["SQS_ENDPOINT_URL"]
+        services.managed["sqs"].on_restart.append(lambda: create_queues(stack, endpoint))
+    if "chain" in services.managed and fresh_chain:
+        services.managed["chain"].on_restart.append(_forget_chain)
+
+
+def _forget_chain() -> None:
+    from gbc.chain.checkpoint import forget_chain
+    from gbc.data.transaction import unit_of_work
+    from gbc.settings import get_settings
+
+    with unit_of_work() as uow:
+        forget_chain(uow, get_settings().chain_id)
+
+
 def cmd_up(args: argparse.Namespace) -> int:
-    from werkzeug.serving import make_server
-    from werkzeug.wrappers import Request, Response
-
-    from devstack.containers import ContainerPool
-    from devstack.http_api import LocalApi
-    from devstack.runtime import apply_environment
-    from devstack.scheduler import Scheduler
-    from devstack.services import local_environment, start_services
-    from devstack.sqs_pump import SqsPump
-
     data_dir: Path = args.data_dir
     if _running_stack_env(data_dir) is not None:
         log(f"a local stack is already running on {data_dir}; stop it first (Ctrl-C)")
@@ -106,38 +130,55 @@ def cmd_up(args: argparse.Namespace) -> int:
     if args.reset and data_dir.exists():
         shutil.rmtree(data_dir)
         log(f"reset: removed {data_dir}")
+    # Ctrl-C and SIGTERM both stop everything, from the first service started on. SIGINT is set
+    # explicitly: a shell that starts us in the background leaves it ignored, and then Python would
+    # not raise KeyboardInterrupt.
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        return _up(args, data_dir)
+    except KeyboardInterrupt:
+        log("stopped while starting")
+        return 130
+
+
+def _up(args: argparse.Namespace, data_dir: Path) -> int:
+    from werkzeug.serving import make_server
+
+    from devstack.containers import ContainerPool
+    from devstack.control import LocalControl
+    from devstack.http_api import LocalApi
+    from devstack.runtime import apply_environment
+    from devstack.scheduler import Scheduler
+    from devstack.services import local_environment, start_services
+    from devstack.sqs_pump import SqsPump
+    from devstack.supervisor import Supervisor
+
     started = time.perf_counter()
     fresh_chain = not os.environ.get("CHAIN_RPC_URL")
     chain = "a fresh hardhat node" if fresh_chain else "from the environment"
     services = start_services(data_dir, sqs_port=args.sqs_port)
-    # Ctrl-C and SIGTERM both stop everything. SIGINT is set explicitly: a shell that starts us in
-    # the background leaves it ignored, and then Python would not raise KeyboardInterrupt.
-    signal.signal(signal.SIGINT, _interrupt)
-    signal.signal(signal.SIGTERM, _interrupt)
+    supervisor = Supervisor(services.managed, log)
     try:
         stack = load_stack(sqs_endpoint=services.env["SQS_ENDPOINT_URL"])
         env = local_environment(stack, services)
         apply_environment(env)
         _prepare(stack, fresh_chain)
+        _restart_hooks(stack, services, fresh_chain)
+        supervisor.start()
         import boto3
 
-        runtime = ContainerPool(stack.functions, env, size=args.containers)
+        answers = {a.function: {"Unauthorized"} for a in stack.authorizers.values()}
+        runtime = ContainerPool(stack.functions, env, size=args.containers, log=log, answers=answers)
         api = LocalApi(stack, runtime, log)
         scheduler = Scheduler(stack, runtime, log, speed=args.schedule_speed)
         sqs = boto3.client("sqs", endpoint_url=env["SQS_ENDPOINT_URL"], region_name="us-east-1")
         pump = SqsPump(stack, runtime, sqs, log, concurrency_cap=args.worker_concurrency)
+        control = LocalControl(scheduler, services, runtime, log)
 
         def app(environ: dict[str, Any], start_response: Any) -> Any:
-            request = Request(environ)
-            prefix = "/_local/schedules/"
-            if request.path.startswith(prefix) and request.method == "POST":
-                name = request.path[len(prefix) :]
-                if name not in scheduler.by_name:
-                    return Response(json.dumps({"error": f"no schedule {name}"}), 404)(environ, start_response)
-                result = scheduler.run(name)
-                return Response(json.dumps(result, default=str), 200, content_type="application/json")(
-                    environ, start_response
-                )
+            if control.handles(environ.get("PATH_INFO", "")):
+                return control(environ, start_response)
             return api.wsgi_app(environ, start_response)
 
         server = make_server(args.host, args.port, app, threaded=True)
@@ -150,16 +191,19 @@ def cmd_up(args: argparse.Namespace) -> int:
         log(f"  SQS {env['SQS_ENDPOINT_URL']}; schedules every period/{args.schedule_speed:g}; data in {data_dir}")
         log(f"  chain {env.get('CHAIN_RPC_URL')} ({chain}, id {env.get('CHAIN_ID')}); try `python -m devstack player`")
         log(f"    token {env.get('TOKEN_ADDRESS')} vault {env.get('VAULT_ADDRESS')} faucet {env.get('FAUCET_ADDRESS')}")
+        log(f"  supervised: {', '.join(services.managed) or 'nothing'}; controls under /_local/ (GET /_local/services)")
         try:
             server.serve_forever()
         except KeyboardInterrupt:
             log("stopping")
         finally:
             server.server_close()
+            supervisor.stop()  # first: nothing is restarted while the stack stops it
             pump.stop()
             scheduler.stop()
             runtime.stop()
     finally:
+        supervisor.stop()
         with contextlib.suppress(FileNotFoundError):
             (data_dir / STATE_FILE).unlink()
         services.stop()

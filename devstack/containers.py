@@ -2,6 +2,10 @@
 container serves one invocation at a time, as in Lambda. Module-level state (the Powertools resolver,
 its current event, connection pools) is per container, so concurrent requests never share it; the
 first request a container serves pays its cold start (imports), later ones find it warm.
+
+A container is trusted only while nothing went wrong in it: one whose handler raised, whose process
+died (killed, crashed) or that ran past the function's Timeout (killed then, as Lambda does) is
+discarded, and the next invocation starts a fresh one, so the pool never shrinks for good.
 """
 
 from __future__ import annotations
@@ -10,14 +14,23 @@ import contextlib
 import importlib
 import multiprocessing
 import os
+import signal
 import threading
+import time
 import traceback
 from collections import defaultdict
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
 from devstack.runtime import LocalContext
 from devstack.template import Function
+
+STOP_SECONDS = 3.0
+SEND_ATTEMPTS = 3
+# Lambda gives a new container's init (the imports) its own 10 s besides the function's Timeout;
+# here init happens in the first invocation, so that one gets both.
+INIT_SECONDS = 10.0
 
 
 class InvocationError(Exception):
@@ -27,6 +40,18 @@ class InvocationError(Exception):
         super().__init__(message)
         self.error_type = error_type
         self.trace = trace
+
+
+class ContainerDied(InvocationError):
+    """The container's process ended during the invocation (Lambda's Runtime.ExitError)."""
+
+
+class InvocationTimeout(InvocationError):
+    """The invocation ran past the function's Timeout; the container was killed (Sandbox.Timedout)."""
+
+
+class PoolStopped(RuntimeError):
+    """The stack is stopping: no new invocation starts."""
 
 
 def _serve(conn: Connection, env: dict[str, str], fn: Function) -> None:
@@ -51,61 +76,205 @@ def _serve(conn: Connection, env: dict[str, str], fn: Function) -> None:
 
 class _Container:
     def __init__(self, ctx: Any, env: dict[str, str], fn: Function) -> None:
+        self.fn = fn
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(target=_serve, args=(child, env, fn), name=f"lambda-{fn.logical_id}", daemon=True)
         self.process.start()
         child.close()
+        self.busy = False
+        self.warm = False
 
-    def invoke(self, event: dict[str, Any]) -> Any:
+    @property
+    def pid(self) -> int:
+        return int(self.process.pid or 0)
+
+    def alive(self) -> bool:
+        return self.process.is_alive()
+
+    def send(self, event: dict[str, Any]) -> None:
+        """Hand over the event; OSError (a broken pipe) means the handler never got it."""
         self.conn.send(event)
-        status, *rest = self.conn.recv()
+
+    def result(self) -> Any:
+        """Wait for the handler's answer, at most the function's Timeout."""
+        limit = self.fn.timeout + (0.0 if self.warm else INIT_SECONDS)
+        try:
+            if not self.conn.poll(limit):
+                self.kill()
+                raise InvocationTimeout("Sandbox.Timedout", f"Task timed out after {self.fn.timeout:.2f} seconds", "")
+            status, *rest = self.conn.recv()
+            self.warm = True
+        except (EOFError, OSError) as exc:
+            self.process.join(timeout=1)
+            raise ContainerDied(
+                "Runtime.ExitError", f"Runtime exited with error: exit status {self.process.exitcode}", repr(exc)
+            ) from exc
         if status == "error":
             raise InvocationError(*rest)
         return rest[0]
 
-    def stop(self) -> None:
+    def ask_to_stop(self) -> None:
         with contextlib.suppress(OSError):
             self.conn.send(None)
-        self.process.join(timeout=3)
-        if self.process.is_alive():
-            self.process.terminate()
+
+    def kill(self) -> None:
+        with contextlib.suppress(OSError):
+            self.process.kill()
+        self.process.join(timeout=2)
+        self.conn.close()
+
+
+def _why(error: Exception | None) -> str:
+    if isinstance(error, InvocationTimeout):
+        return "timed out (killed)"
+    if isinstance(error, ContainerDied | OSError):
+        return f"died mid-invocation ({error})"
+    return f"saw {type(error).__name__}" if error else "stopping"
 
 
 class ContainerPool:
     """Up to `size` containers per function, created on demand; an invocation waits for a free one."""
 
-    def __init__(self, functions: dict[str, Function], env: dict[str, str], size: int) -> None:
+    def __init__(
+        self,
+        functions: dict[str, Function],
+        env: dict[str, str],
+        size: int,
+        log: Callable[[str], None] | None = None,
+        answers: dict[str, set[str]] | None = None,
+    ) -> None:
         self.functions, self.env, self.size = functions, env, size
+        self.log = log or (lambda message: None)
+        # Errors that are a function's answer rather than a fault, by function: a TOKEN authorizer
+        # raises "Unauthorized" to get a 401. A container that gave one is kept (warm).
+        self.answers = answers or {}
         self._ctx = multiprocessing.get_context("spawn")  # a clean interpreter, like a new container
         self._idle: dict[str, list[_Container]] = defaultdict(list)
         self._all: dict[str, list[_Container]] = defaultdict(list)
+        self._discarded: dict[str, int] = defaultdict(int)
         self._cond = threading.Condition()
+        self._stopping = False
 
     def _acquire(self, logical_id: str) -> _Container:
         with self._cond:
             while True:
+                if self._stopping:
+                    raise PoolStopped("the local stack is stopping")
+                self._sweep(logical_id)
                 if self._idle[logical_id]:
-                    return self._idle[logical_id].pop()
+                    container = self._idle[logical_id].pop()
+                    container.busy = True
+                    return container
                 if len(self._all[logical_id]) < self.size:
                     container = _Container(self._ctx, self.env, self.functions[logical_id])
+                    container.busy = True
                     self._all[logical_id].append(container)
                     return container
                 self._cond.wait()
 
-    def _release(self, logical_id: str, container: _Container) -> None:
+    def _sweep(self, logical_id: str) -> None:
+        """Discard the idle containers whose process died (killed, crashed) while they waited."""
+        for container in [c for c in self._idle[logical_id] if not c.alive()]:
+            self._forget(logical_id, container, f"found dead (exit {container.process.exitcode})")
+
+    def _forget(self, logical_id: str, container: _Container, why: str, quiet: bool = False) -> None:
+        """Take a container out of the pool (under the lock) and kill it; a new one takes its place
+        on the next invocation."""
+        with contextlib.suppress(ValueError):
+            self._all[logical_id].remove(container)
+        with contextlib.suppress(ValueError):
+            self._idle[logical_id].remove(container)
+        self._discarded[logical_id] += 1
+        container.kill()
+        if not quiet:
+            self.log(f"{logical_id} container {container.pid} {why}: discarded, the next invocation starts a new one")
+        self._cond.notify()
+
+    def _release(self, logical_id: str, container: _Container, error: Exception | None) -> None:
         with self._cond:
-            self._idle[logical_id].append(container)
-            self._cond.notify()
+            container.busy = False
+            if self._is_answer(logical_id, error) and not self._stopping:
+                self._idle[logical_id].append(container)
+                self._cond.notify()
+            elif container in self._all[logical_id]:
+                # A handler that raised is the handler's news (the caller reports it); the rest are ours.
+                handler_raised = type(error) is InvocationError
+                self._forget(logical_id, container, _why(error), quiet=handler_raised)
+
+    def _is_answer(self, logical_id: str, error: Exception | None) -> bool:
+        if error is None:
+            return True
+        return type(error) is InvocationError and str(error) in self.answers.get(logical_id, ())
 
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
-        container = self._acquire(logical_id)
+        for _attempt in range(SEND_ATTEMPTS):
+            container = self._acquire(logical_id)
+            try:
+                container.send(event)
+                break
+            except OSError as exc:
+                # Died before it got the event: the handler never ran, so another container may run it.
+                self._release(logical_id, container, exc)
+        else:
+            raise ContainerDied("Runtime.ExitError", f"no {logical_id} container took the event", "")
+        error: Exception | None = None
         try:
-            return container.invoke(event)
+            return container.result()
+        except Exception as exc:
+            error = exc
+            raise
         finally:
-            self._release(logical_id, container)
+            self._release(logical_id, container, error)
+
+    def kill(self, logical_id: str) -> dict[str, Any]:
+        """SIGKILL one container of the function, a busy one if any (its invocation fails as a
+        crashed runtime), else an idle one (taken out at once). KeyError: no such function;
+        LookupError: it has no container running."""
+        if logical_id not in self.functions:
+            raise KeyError(logical_id)
+        with self._cond:
+            candidates = [c for c in self._all[logical_id] if c.busy] or list(self._idle[logical_id])
+            if not candidates:
+                raise LookupError(f"{logical_id} has no container running")
+            container = candidates[0]
+            busy = container.busy
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(container.pid, signal.SIGKILL)
+            if not busy:
+                self._forget(logical_id, container, "killed on request")
+        return {"function": logical_id, "pid": container.pid, "busy": busy}
+
+    def describe(self) -> dict[str, dict[str, Any]]:
+        with self._cond:
+            for logical_id in self.functions:
+                self._sweep(logical_id)
+            return {
+                logical_id: {
+                    "size": self.size,
+                    "pids": [c.pid for c in self._all[logical_id]],
+                    "busy": [c.pid for c in self._all[logical_id] if c.busy],
+                    "discarded": self._discarded[logical_id],
+                }
+                for logical_id in self.functions
+            }
+
+    def pids(self) -> list[int]:
+        with self._cond:
+            return [c.pid for group in self._all.values() for c in group]
 
     def stop(self) -> None:
+        """Stop every container: each is asked to exit, and killed when it has not within
+        STOP_SECONDS (one still running a handler); no new one starts from now on."""
         with self._cond:
+            self._stopping = True
             containers = [c for group in self._all.values() for c in group]
+            self._all.clear()
+            self._idle.clear()
+            self._cond.notify_all()
         for container in containers:
-            container.stop()
+            container.ask_to_stop()
+        deadline = time.monotonic() + STOP_SECONDS
+        for container in containers:
+            container.process.join(timeout=max(0.0, deadline - time.monotonic()))
+            if container.alive():
+                container.kill()

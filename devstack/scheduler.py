@@ -65,7 +65,8 @@ class Scheduler:
             try:
                 self.run(schedule.name)
             except Exception as exc:
-                self.log(f"schedule {schedule.name} failed: {exc!r}")
+                if not self.stopping.is_set():  # a run cut short by the stack stopping is no news
+                    self.log(f"schedule {schedule.name} failed: {exc!r}")
 
     def start(self) -> None:
         if self.speed <= 0:

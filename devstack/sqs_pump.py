@@ -1,12 +1,14 @@
 """The template's SQS event source mappings: long-poll the queue, hand batches to the function as an
-SQS event, delete what succeeded. With ReportBatchItemFailures only the reported records stay; without
-it a raised error keeps the whole batch. What stays becomes visible again after its visibility timeout
+SQS event, delete what succeeded. With ReportBatchItemFailures only the reported records stay. An
+invocation that fails (the handler raised, its container died or timed out mid-batch) keeps the
+whole batch: nothing of it is deleted. What stays becomes visible again after its visibility timeout
 (or whatever the handler set), and the queue's redrive policy moves it to the DLQ after maxReceiveCount."""
 
 from __future__ import annotations
 
 import hashlib
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +16,7 @@ from devstack.runtime import Invoker
 from devstack.template import SqsMapping, Stack
 
 WAIT_SECONDS = 1
+REPORT_EVERY_SECONDS = 10.0  # an outage is reported once per poller, then every 10 s while it lasts
 
 
 def sqs_event(messages: list[dict[str, Any]], queue_arn: str) -> dict[str, Any]:
@@ -84,12 +87,20 @@ class SqsPump:
         return len(messages)
 
     def _loop(self, mapping: SqsMapping) -> None:
+        failing_since: float | None = None
         while not self.stopping.is_set():
             try:
                 self.poll_once(mapping)
-            except Exception as exc:  # keep pumping through a transient SQS error
-                self.log(f"pump {mapping.queue}: {exc!r}")
+            except Exception as exc:  # keep pumping through an SQS outage (moto restarting)
+                now = time.monotonic()
+                if failing_since is None or now - failing_since >= REPORT_EVERY_SECONDS:
+                    self.log(f"pump {mapping.queue}: {exc!r}; retrying every second")
+                    failing_since = now
                 self.stopping.wait(1)
+                continue
+            if failing_since is not None:
+                self.log(f"pump {mapping.queue}: receiving again")
+                failing_since = None
 
     def start(self) -> None:
         for mapping in self.stack.mappings:
