@@ -56,7 +56,7 @@ test: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest
 
-## The reliability suite with full budgets: schemathesis, load + invariants, leaks, faults (~6 min).
+## The reliability suite with full budgets: schemathesis, load + invariants, leaks, faults (~7 min).
 test-reliability: venv
 	RELIABILITY_FULL=1 $(VENV)/bin/pytest tests/reliability $(ARGS)
 
