@@ -113,4 +113,34 @@ def decode_response(result: Mapping[str, Any]) -> tuple[int, list[tuple[str, str
 
 
 def gateway_error(status: int, message: str) -> tuple[int, list[tuple[str, str]], bytes]:
+    """API Gateway's own answer without a GatewayResponses entry."""
     return status, [("Content-Type", "application/json")], json.dumps({"message": message}).encode()
+
+
+# API Gateway's response types: their default status, and the family whose DEFAULT_* applies.
+RESPONSE_TYPES = {
+    "UNAUTHORIZED": 401,
+    "ACCESS_DENIED": 403,
+    "MISSING_AUTHENTICATION_TOKEN": 403,
+    "AUTHORIZER_CONFIGURATION_ERROR": 500,
+    "AUTHORIZER_FAILURE": 500,
+    "REQUEST_TOO_LARGE": 413,
+    "THROTTLED": 429,
+    "DEFAULT_5XX": 502,  # a proxy integration whose Lambda failed
+}
+
+
+def gateway_response(responses: Mapping[str, Any], kind: str, message: str) -> tuple[int, list[tuple[str, str]], bytes]:
+    """What API Gateway answers for a response type, with the template's GatewayResponses applied:
+    the type's own entry, else DEFAULT_4XX/DEFAULT_5XX by its status, else the built-in body."""
+    status = RESPONSE_TYPES[kind]
+    spec = responses.get(kind) or responses.get("DEFAULT_4XX" if status < 500 else "DEFAULT_5XX")
+    if spec is None:
+        return gateway_error(status, message)
+    status = spec.status or status
+    headers = [("Content-Type", "application/json"), *spec.headers.items()]
+    if spec.template is None:
+        return status, headers, json.dumps({"message": message}).encode()
+    # $context.error.messageString is the message as a quoted JSON string.
+    body = spec.template.replace("$context.error.messageString", json.dumps(message))
+    return status, headers, body.replace("$context.error.message", message).encode()

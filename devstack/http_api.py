@@ -23,6 +23,9 @@ def _werkzeug_path(path: str) -> str:
     return re.sub(r"\{(\w+)\}", r"<\1>", path)
 
 
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # API Gateway's REST payload limit
+
+
 class LocalApi:
     def __init__(self, stack: Stack, runtime: Invoker, logger: Any) -> None:
         self.stack = stack
@@ -39,13 +42,16 @@ class LocalApi:
         self._policies: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
         self._policy_lock = threading.Lock()
 
+    def _gateway(self, kind: str, message: str) -> tuple[int, list[tuple[str, str]], bytes]:
+        return apigw.gateway_response(self.stack.gateway_responses, kind, message)
+
     def _authorize(self, authorizer_name: str, request: Request, method: str, resource: str) -> Any:
         """Like API Gateway: 401 without a token or when the authorizer says Unauthorized, 403 when
         its policy denies; policies cached per token for ReauthorizeEvery seconds."""
         authorizer = self.stack.authorizers[authorizer_name]
         token = request.headers.get(authorizer.header)
         if not token:
-            return apigw.gateway_error(401, "Unauthorized")
+            return self._gateway("UNAUTHORIZED", "Unauthorized")
         arn = apigw.method_arn(method, resource)
         now = time.monotonic()
         cached = self._policies.get((authorizer_name, token))
@@ -56,22 +62,24 @@ class LocalApi:
                 policy = self.runtime.invoke(authorizer.function, apigw.token_authorizer_event(token, method, resource))
             except Exception as exc:
                 if str(exc) == "Unauthorized":
-                    return apigw.gateway_error(401, "Unauthorized")
+                    return self._gateway("UNAUTHORIZED", "Unauthorized")
                 self.log(f"authorizer {authorizer.function} failed: {exc!r}")
-                return apigw.gateway_error(500, "AuthorizerConfigurationException")
+                return self._gateway("AUTHORIZER_CONFIGURATION_ERROR", "AuthorizerConfigurationException")
             with self._policy_lock:
                 self._policies[(authorizer_name, token)] = (now + authorizer.ttl, policy)
         if not apigw.policy_allows(policy, arn):
-            return apigw.gateway_error(403, "User is not authorized to access this resource")
+            return self._gateway("ACCESS_DENIED", "User is not authorized to access this resource")
         return apigw.authorizer_context(policy)
 
     def dispatch(self, request: Request) -> tuple[int, list[tuple[str, str]], bytes]:
+        if (request.content_length or 0) > MAX_PAYLOAD_BYTES:
+            return self._gateway("REQUEST_TOO_LARGE", "Request Too Long")
         adapter = self.url_map.bind("localhost")
         try:
             key, path_params = adapter.match(request.path, method=request.method)
         except (NotFound, MethodNotAllowed):
             # What API Gateway answers for a path or method it has no resource for.
-            return apigw.gateway_error(403, "Missing Authentication Token")
+            return self._gateway("MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token")
         route = self.routes[key]
         context: Any = None
         if route.authorizer:
@@ -93,7 +101,7 @@ class LocalApi:
             result = self.runtime.invoke(route.function, event)
         except Exception as exc:
             self.log(f"{route.function} raised {exc!r}")
-            return apigw.gateway_error(502, "Internal server error")
+            return self._gateway("DEFAULT_5XX", "Internal server error")
         return apigw.decode_response(result)
 
     def wsgi_app(self, environ: dict[str, Any], start_response: Any) -> Any:

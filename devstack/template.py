@@ -154,6 +154,15 @@ class Authorizer:
 
 
 @dataclass(frozen=True)
+class GatewayResponse:
+    """An API Gateway response (GatewayResponses): status, static headers, the JSON body template."""
+
+    status: int | None
+    headers: dict[str, str]
+    template: str | None
+
+
+@dataclass(frozen=True)
 class Queue:
     logical_id: str
     name: str
@@ -188,6 +197,7 @@ class Stack:
     schedules: list[Schedule]
     environment: dict[str, str]
     resolver: Resolver
+    gateway_responses: dict[str, GatewayResponse] = field(default_factory=dict)
 
 
 def _queue_attributes(props: dict[str, Any], resolver: Resolver) -> dict[str, str]:
@@ -225,6 +235,7 @@ def load_stack(path: Path = TEMPLATE, parameters: dict[str, Any] | None = None, 
     authorizers: dict[str, Authorizer] = {}
     queues: dict[str, Queue] = {}
     default_authorizer: dict[str, str | None] = {}
+    gateway_responses: dict[str, GatewayResponse] = {}
 
     for logical_id, resource in resources.items():
         props = resource.get("Properties", {})
@@ -233,6 +244,14 @@ def load_stack(path: Path = TEMPLATE, parameters: dict[str, Any] | None = None, 
         elif resource["Type"] == "AWS::Serverless::Api":
             auth = props.get("Auth", {})
             default_authorizer[logical_id] = auth.get("DefaultAuthorizer")
+            for kind, spec in props.get("GatewayResponses", {}).items():
+                headers = spec.get("ResponseParameters", {}).get("Headers", {})
+                gateway_responses[kind] = GatewayResponse(
+                    status=int(spec["StatusCode"]) if "StatusCode" in spec else None,
+                    # Header values are mapping expressions: a static value is quoted ('1').
+                    headers={name: str(value).strip("'") for name, value in headers.items()},
+                    template=spec.get("ResponseTemplates", {}).get("application/json"),
+                )
             for name, spec in auth.get("Authorizers", {}).items():
                 identity = spec.get("Identity", {})
                 authorizers[name] = Authorizer(
@@ -276,4 +295,4 @@ def load_stack(path: Path = TEMPLATE, parameters: dict[str, Any] | None = None, 
                 event_input = json.loads(ep["Input"]) if "Input" in ep else None
                 schedules.append(Schedule(f"{logical_id}.{event_name}", logical_id, expression, event_input))
 
-    return Stack(functions, routes, authorizers, queues, mappings, schedules, environment, resolver)
+    return Stack(functions, routes, authorizers, queues, mappings, schedules, environment, resolver, gateway_responses)

@@ -71,3 +71,16 @@ def test_environment_names_are_settings():
     powertools = {n for n in names if n.startswith("POWERTOOLS_")} | {"LOG_LEVEL"}
     fields = {(f.validation_alias or name).upper() for name, f in Settings.model_fields.items()}
     assert names - powertools <= fields, names - powertools - fields
+
+
+def test_api_gateway_answers_in_the_apis_error_shape():
+    from devstack.apigw import gateway_response
+
+    responses = STACK.gateway_responses
+    assert gateway_response(responses, "MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token")[0] == 404
+    status, headers, body = gateway_response(responses, "THROTTLED", "Too Many Requests")
+    assert (status, dict(headers)["Retry-After"], json.loads(body)) == (429, "1", {"error": "Too many requests"})
+    # A type without an entry of its own falls back to DEFAULT_4XX, with the message as a JSON string.
+    responses = {k: v for k, v in responses.items() if k != "UNAUTHORIZED"}
+    assert json.loads(gateway_response(responses, "UNAUTHORIZED", 'say "hi"')[2]) == {"error": 'say "hi"'}
+    assert gateway_response(STACK.gateway_responses, "AUTHORIZER_CONFIGURATION_ERROR", "x")[0] == 503
