@@ -9,6 +9,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gbc.api.resolver import api_resolver
+from gbc.api.responses import WITH_BODY, documented
 from gbc.api.schemas import NonceRequest, VerifyRequest
 from gbc.auth import service
 from gbc.observability import logger, metrics, tracer
@@ -17,7 +18,12 @@ from gbc.users.service import RequestMeta
 app = api_resolver()
 
 
-@app.post("/api/auth/nonce", summary="A single-use nonce and the EIP-4361 message to sign", tags=["auth"])
+@app.post(
+    "/api/auth/nonce",
+    summary="A single-use nonce and the EIP-4361 message to sign",
+    tags=["auth"],
+    responses=documented(201, *WITH_BODY),
+)
 def post_nonce(body: NonceRequest) -> tuple[dict[str, Any], int]:
     grant = service.issue_nonce(body.address)
     return {"nonce": grant.nonce, "message": grant.message, "expiresAt": grant.expires_at.isoformat()}, 201
@@ -27,7 +33,7 @@ def post_nonce(body: NonceRequest) -> tuple[dict[str, Any], int]:
     "/api/auth/verify",
     summary="Verify the signed message; returns a session token",
     tags=["auth"],
-    responses={401: {"description": "message, nonce or signature refused"}},
+    responses=documented(200, 401, *WITH_BODY, _401="message, nonce or signature refused"),
 )
 def post_verify(body: VerifyRequest) -> dict[str, Any]:
     identity = app.current_event.request_context.identity

@@ -7,22 +7,24 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from gbc.api.identity import current_user_id, ensure_same_user
+from gbc.api.responses import SIGNED_IN, WITH_BODY, documented
 from gbc.api.schemas import GameAction, GameCreate
 from gbc.game import service
 
 router = APIGatewayRouter()
 
-ERRORS = {
-    400: {"description": "validation failed"},
-    402: {"description": "insufficient balance"},
-    403: {"description": "userId is not the caller"},
-    404: {"description": "no such game for this user"},
-    409: {"description": "game over, action not allowed now, or another action in progress"},
-}
+NO_GAME = "no such game for this user"
+PLAY = dict(
+    _404=NO_GAME,
+    _409="game over, action not allowed now, another action in progress, or one game at a time (details.gameId)",
+)
 
 
 @router.post(
-    "/api/game", summary="Place a bet and deal", tags=["game"], responses={201: {"description": "dealt"}, **ERRORS}
+    "/api/game",
+    summary="Place a bet and deal",
+    tags=["game"],
+    responses=documented(201, 402, 404, 409, *SIGNED_IN, *WITH_BODY, _201="dealt", **PLAY),
 )
 def create_game(body: GameCreate) -> tuple[dict[str, Any], int]:
     user_id = ensure_same_user(router, body.user_id)
@@ -30,7 +32,10 @@ def create_game(body: GameCreate) -> tuple[dict[str, Any], int]:
 
 
 @router.post(
-    "/api/game/action", summary="Play an action; the round settles when it ends", tags=["game"], responses=ERRORS
+    "/api/game/action",
+    summary="Play an action; the round settles when it ends",
+    tags=["game"],
+    responses=documented(200, 402, 404, 409, *SIGNED_IN, *WITH_BODY, **PLAY),
 )
 def game_action(body: GameAction) -> dict[str, Any]:
     user_id = ensure_same_user(router, body.user_id)
@@ -44,14 +49,17 @@ def game_action(body: GameAction) -> dict[str, Any]:
     "/api/game/active",
     summary="The caller's unfinished game (to resume one whose response was lost)",
     tags=["game"],
-    responses={404: {"description": "no active game"}},
+    responses=documented(200, 404, *SIGNED_IN, _404="no active game"),
 )
 def get_active_game() -> dict[str, Any]:
     return service.active_game(current_user_id(router))
 
 
 @router.get(
-    "/api/game/<gameId>", summary="A game, with the fairness reveal once ended", tags=["game"], responses=ERRORS
+    "/api/game/<gameId>",
+    summary="A game, with the fairness reveal once ended",
+    tags=["game"],
+    responses=documented(200, 404, *SIGNED_IN, _404=NO_GAME),
 )
 def get_game(gameId: Annotated[uuid.UUID, Path()]) -> dict[str, Any]:
     return service.get_game(current_user_id(router), gameId)
@@ -61,7 +69,7 @@ def get_game(gameId: Annotated[uuid.UUID, Path()]) -> dict[str, Any]:
     "/api/game/<gameId>/verify",
     summary="Re-derive an ended game's shoe from its revealed seeds",
     tags=["game"],
-    responses=ERRORS,
+    responses=documented(200, 404, 409, *SIGNED_IN, _404=NO_GAME, _409="the game has not ended"),
 )
 def verify_game(gameId: Annotated[uuid.UUID, Path()]) -> dict[str, Any]:
     return service.verify_game(current_user_id(router), gameId)

@@ -5,6 +5,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
+from gbc.api.responses import documented
 from gbc.health import health_report
 
 router = APIGatewayRouter()
@@ -14,7 +15,9 @@ router = APIGatewayRouter()
     "/api/health",
     summary="Database, cache and queue status",
     tags=["ops"],
-    responses={200: {"description": "ok or degraded"}, 503: {"description": "the database is unreachable"}},
+    responses=documented(
+        200, _200="ok, or degraded (what is down listed in failing)", _503="the database is unreachable"
+    ),
 )
 def get_health() -> Response[dict[str, Any]]:
     report, status = health_report()

@@ -7,13 +7,19 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from gbc.api.identity import ensure_same_user
+from gbc.api.responses import SIGNED_IN, documented
 from gbc.api.schemas import ResultFilter
 from gbc.history import service
 
 router = APIGatewayRouter()
 
 
-@router.get("/api/history", summary="Ended games, newest first, with the user's stats", tags=["history"])
+@router.get(
+    "/api/history",
+    summary="Ended games, newest first, with the user's stats",
+    tags=["history"],
+    responses=documented(200, *SIGNED_IN),
+)
 def get_history(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
@@ -24,6 +30,8 @@ def get_history(
     return service.history_page(user_id, limit, cursor, resultFilter)
 
 
-@router.get("/api/stats", summary="The user's precomputed stats", tags=["history"])
+@router.get(
+    "/api/stats", summary="The user's precomputed stats", tags=["history"], responses=documented(200, *SIGNED_IN)
+)
 def get_stats(userId: Annotated[uuid.UUID | None, Query()] = None) -> dict[str, Any]:
     return service.user_stats(ensure_same_user(router, userId))

@@ -5,11 +5,17 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
+from gbc.api.responses import documented
 from gbc.leaderboard.service import Period, leaderboard
 
 router = APIGatewayRouter()
 
 
-@router.get("/api/leaderboard", summary="Top players by net profit (cached 10 min)", tags=["history"])
+@router.get(
+    "/api/leaderboard",
+    summary="Top players by net profit (cached 10 min)",
+    tags=["history"],
+    responses=documented(200),
+)
 def get_leaderboard(period: Annotated[Period, Query()] = "weekly") -> dict[str, Any]:
     return leaderboard(period)

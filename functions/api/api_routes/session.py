@@ -4,6 +4,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from gbc.api.identity import current_session
+from gbc.api.responses import SIGNED_IN, documented
 from gbc.auth.sessions import revoke
 
 router = APIGatewayRouter()
@@ -13,7 +14,7 @@ router = APIGatewayRouter()
     "/api/auth/logout",
     summary="Sign out: this session token stops working (within the authorizer's 30 s policy cache)",
     tags=["auth"],
-    responses={204: {"description": "signed out"}, 401: {"description": "not signed in"}},
+    responses=documented(204, *SIGNED_IN, _204="signed out"),
 )
 def post_logout() -> Response[None]:
     user_id, jti, expires_at = current_session(router)

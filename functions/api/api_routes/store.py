@@ -5,13 +5,14 @@ from typing import Any
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from gbc.api.identity import ensure_same_user
+from gbc.api.responses import SIGNED_IN, WITH_BODY, documented
 from gbc.api.schemas import StorePurchase
 from gbc.store import service
 
 router = APIGatewayRouter()
 
 
-@router.get("/api/store/items", summary="The catalog", tags=["store"])
+@router.get("/api/store/items", summary="The catalog", tags=["store"], responses=documented(200))
 def get_items() -> dict[str, Any]:
     return {"items": service.list_items()}
 
@@ -20,7 +21,7 @@ def get_items() -> dict[str, Any]:
     "/api/store/purchase",
     summary="Buy an item with the in-game balance",
     tags=["store"],
-    responses={402: {"description": "insufficient balance"}, 404: {"description": "no such item"}},
+    responses=documented(201, 402, 404, *SIGNED_IN, *WITH_BODY, _404="no such item"),
 )
 def post_purchase(body: StorePurchase) -> tuple[dict[str, Any], int]:
     user_id = ensure_same_user(router, body.user_id)

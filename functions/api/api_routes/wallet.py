@@ -7,18 +7,29 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from gbc.api.identity import ensure_same_user
+from gbc.api.responses import SIGNED_IN, WITH_BODY, documented
 from gbc.api.schemas import DepositInitiate, WithdrawalInitiate
 from gbc.wallet import service
 
 router = APIGatewayRouter()
 
 
-@router.get("/api/wallet", summary="Balance, totals and pending withdrawals", tags=["wallet"])
+@router.get(
+    "/api/wallet",
+    summary="Balance, totals and pending withdrawals",
+    tags=["wallet"],
+    responses=documented(200, *SIGNED_IN),
+)
 def get_wallet(userId: Annotated[uuid.UUID | None, Query()] = None) -> dict[str, Any]:
     return service.wallet_summary(ensure_same_user(router, userId))
 
 
-@router.get("/api/transactions", summary="The ledger, newest first", tags=["wallet"])
+@router.get(
+    "/api/transactions",
+    summary="The ledger, newest first in its strict order",
+    tags=["wallet"],
+    responses=documented(200, *SIGNED_IN),
+)
 def get_transactions(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
@@ -27,7 +38,12 @@ def get_transactions(
     return service.transactions_page(ensure_same_user(router, userId), limit, cursor)
 
 
-@router.post("/api/deposit", summary="A deposit intent: where and how to deposit on chain", tags=["wallet"])
+@router.post(
+    "/api/deposit",
+    summary="A deposit intent: where and how to deposit on chain",
+    tags=["wallet"],
+    responses=documented(201, *SIGNED_IN, *WITH_BODY),
+)
 def post_deposit(body: DepositInitiate) -> tuple[dict[str, Any], int]:
     return service.deposit_intent(ensure_same_user(router, body.user_id), body.amount, body.currency), 201
 
@@ -36,7 +52,7 @@ def post_deposit(body: DepositInitiate) -> tuple[dict[str, Any], int]:
     "/api/withdraw",
     summary="Hold the amount and return a signed voucher for the vault",
     tags=["wallet"],
-    responses={402: {"description": "insufficient balance"}},
+    responses=documented(201, 402, *SIGNED_IN, *WITH_BODY, _400="validation failed, or not your wallet"),
 )
 def post_withdraw(body: WithdrawalInitiate) -> tuple[dict[str, Any], int]:
     user_id = ensure_same_user(router, body.user_id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,16 +50,18 @@ def _decode(token: str) -> dict[str, Any]:
     return data
 
 
+# What datetime.isoformat() writes for an aware time; fromisoformat alone accepts more (stray bytes).
+_ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{6})?[+-]\d{2}:\d{2}")
+
+
 def _timestamp(value: Any) -> datetime:
     """An ISO timestamp with an offset, as an aware UTC datetime PostgreSQL can store."""
-    if not isinstance(value, str) or len(value) > 40:
-        raise InvalidCursor("position time must be an ISO 8601 string")
+    if not isinstance(value, str) or _ISO_TIME.fullmatch(value) is None:
+        raise InvalidCursor("position time must be an ISO 8601 time with a UTC offset")
     try:
         at = datetime.fromisoformat(value)
     except ValueError as exc:
         raise InvalidCursor("position time is not ISO 8601") from exc
-    if at.tzinfo is None:
-        raise InvalidCursor("position time must carry a UTC offset")
     try:
         return at.astimezone(UTC)  # year 9999 with a negative offset does not fit: refused here
     except OverflowError as exc:

@@ -1,0 +1,34 @@
+"""The answers each route documents in the OpenAPI document: its success and every error it can
+give, described once here so the document matches what the error mapping (gbc.api.errors) answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+DESCRIPTIONS = {
+    200: "ok",
+    201: "created",
+    204: "done, no content",
+    400: 'validation failed: {"error": "Validation failed", "details": ["field: reason", ...]}',
+    401: "not signed in, or the session expired or was signed out",
+    402: "insufficient balance",
+    403: "userId is not the caller, or the account is disabled",
+    404: "not found",
+    409: "conflicts with the current state",
+    413: "body larger than 16 KiB",
+    415: "Content-Type is not application/json (UTF-8)",
+    503: "the database is unavailable for a moment: retry after Retry-After seconds",
+}
+# Every route can refuse its input and can meet a database outage; a signed-in route can refuse its
+# caller; a route with a body can refuse its media type.
+ANY_ROUTE = (400, 413, 503)
+SIGNED_IN = (401, 403)
+WITH_BODY = (415,)
+
+
+def documented(success: int, *codes: int, **described: str) -> dict[int, dict[str, Any]]:
+    """`responses=` for a route: `success`, the codes given, and ANY_ROUTE; `described` overrides a
+    description by code, e.g. documented(201, 402, *SIGNED_IN, _404="no such item")."""
+    overrides = {int(key.lstrip("_")): text for key, text in described.items()}
+    chosen = sorted({success, *codes, *ANY_ROUTE, *overrides})
+    return {code: {"description": overrides.get(code, DESCRIPTIONS[code])} for code in chosen}
