@@ -340,3 +340,70 @@ def test_amounts_beyond_what_the_columns_hold_are_a_400(db, path, body):
     user = make_funded_user()
     answer = call_api("POST", path, body=body, user_id=user.id)
     assert answer.status == 400, answer.body
+
+
+def test_money_near_the_columns_limit_is_exact_end_to_end(db):
+    """Python's default 28 digits would round a debit, a refund or a voucher's wei (gbc/__init__.py)."""
+    from gbc.wallet.service import WEI
+
+    huge = "99999999999999999999.999999999999999999"
+    user = make_funded_user("1")
+    answer = call_api(
+        "POST", "/api/withdraw", body={"amount": huge, "walletAddress": user.wallet_address}, user_id=user.id
+    )
+    assert answer.status == 402, answer.body
+
+    amount = Decimal("1234567890123456789.123456789012345671")
+    rich = make_funded_user(str(amount * 2))
+    answer = call_api(
+        "POST", "/api/withdraw", body={"amount": str(amount), "walletAddress": rich.wallet_address}, user_id=rich.id
+    )
+    assert answer.status == 201, answer.body
+    assert Decimal(answer.body["balance"]) == amount
+    assert (
+        int(answer.body["voucher"]["message"]["amount"]) == int(amount * WEI) == 1234567890123456789123456789012345671
+    )
+    with unit_of_work() as uow:
+        debit = uow.session.execute(
+            text("SELECT amount FROM transactions WHERE user_id = :u AND type = 'WITHDRAWAL'"), {"u": rich.id}
+        ).scalar_one()
+        held = uow.session.execute(
+            text("SELECT amount FROM withdrawals WHERE user_id = :u"), {"u": rich.id}
+        ).scalar_one()
+    assert debit == -amount and held == amount
+
+
+def test_a_json_media_type_in_any_spelling_is_accepted(db):
+    user = make_funded_user()
+    code, answer, _ = _raw(
+        "POST",
+        "/api/deposit",
+        json.dumps({"amount": "1", "currency": "GBC"}),
+        'Application/JSON; Charset="UTF-8"',
+        user.id,
+    )
+    assert code == 201, answer
+
+
+@pytest.mark.parametrize(
+    ("url", "sqlstate"),
+    [
+        ("postgresql://nobody_here@127.0.0.1:5432/test", "28000"),
+        ("postgresql://postgres@127.0.0.1:5432/no_such_db", "3D000"),
+    ],
+)
+def test_wrong_credentials_or_database_are_a_configuration_error_not_an_outage(db, monkeypatch, url, sqlstate):
+    from gbc.data.engine import get_engine
+    from gbc.data.outage import is_transient_database_error
+    from tests.conftest import reset_clients
+
+    monkeypatch.setenv("DATABASE_URL", url)
+    reset_clients()
+    try:
+        with pytest.raises(Exception) as raised, get_engine().connect():
+            pass
+        assert sqlstate in str(raised.value) and not is_transient_database_error(raised.value)
+        assert call_api("GET", "/api/wallet", user_id=uuid.uuid4()).status == 500
+    finally:
+        monkeypatch.undo()
+        reset_clients()

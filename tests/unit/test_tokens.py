@@ -44,3 +44,34 @@ def test_tampered_token_is_refused():
     forged = jwt.utils.base64url_encode(b'{"sub":"' + str(uuid.uuid4()).encode() + b'","exp":9999999999}').decode()
     with pytest.raises(InvalidToken):
         verify_token(f"{header}.{forged}.{signature}")
+
+
+def _signed(**claims) -> str:
+    now = int(__import__("time").time())
+    base = {
+        "iss": "gbc-blackjack",
+        "aud": "gbc-blackjack-api",
+        "sub": str(uuid.uuid4()),
+        "iat": now,
+        "exp": now + 60,
+        "jti": "ab" * 16,
+    }
+    return jwt.encode({**base, **claims}, "test-secret-" + "x" * 40, algorithm="HS256")
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"exp": 253402300800},  # year 10000: past any session this API issues
+        {"exp": 10**300},
+        {"jti": "ab\u0000cd"},
+        {"jti": "ab\ud800cd"},
+        {"jti": ["ab" * 16]},
+        {"jti": "x" * 32},
+        {"iat": 1.5},
+    ],
+)
+def test_correctly_signed_tokens_with_odd_claims_are_refused(claims):
+    with pytest.raises(InvalidToken):
+        verify_token(_signed(**claims))
+    assert verify_token(_signed()).jti == "ab" * 16

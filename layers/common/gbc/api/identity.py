@@ -39,14 +39,18 @@ def _check_session(user_id: uuid.UUID, jti: str) -> None:
 def current_session(app: BaseRouter) -> tuple[uuid.UUID, str, datetime | None]:
     """(user id, token id, expiry) of a caller whose session is valid now."""
     context = _context(app)
-    expires = context.get("exp")
-    if expires is not None and time.time() >= float(expires):
+    try:
+        expires = int(context["exp"]) if context.get("exp") is not None else None
+        expires_at = datetime.fromtimestamp(expires, UTC) if expires is not None else None
+    except (TypeError, ValueError, OverflowError, OSError) as exc:
+        raise Unauthorized("session is not valid: sign in again") from exc
+    if expires is not None and time.time() >= expires:
         raise Unauthorized("session expired: sign in again")
     user_id = uuid.UUID(str(context["userId"]))
     jti = str(context.get("jti") or "")
     if str(context.get("verified")) != "true":
         _check_session(user_id, jti)
-    return user_id, jti, datetime.fromtimestamp(float(expires), UTC) if expires is not None else None
+    return user_id, jti, expires_at
 
 
 def current_user_id(app: BaseRouter) -> uuid.UUID:

@@ -154,3 +154,15 @@ def check_request(event: Mapping[str, Any]) -> None:
     for name, value in _parameters(event):
         _check_string(value, name)
     _check_body(event)
+
+
+def canonical_content_type(event: dict[str, Any]) -> None:
+    """After check_request: an accepted JSON media type in any spelling (`Application/JSON;
+    Charset="UTF-8"`) written as `application/json`, the form Powertools' body parser compares with."""
+    if _media_type(event.get("headers")) is None:
+        return
+    for key in ("headers", "multiValueHeaders"):
+        headers = event.get(key) or {}
+        for name in list(headers):
+            if name.lower() == "content-type":
+                headers[name] = ["application/json"] if key == "multiValueHeaders" else "application/json"

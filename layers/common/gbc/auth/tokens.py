@@ -3,6 +3,7 @@ that one session can be signed out (gbc.auth.sessions)."""
 
 from __future__ import annotations
 
+import re
 import secrets as pysecrets
 import time
 import uuid
@@ -14,6 +15,7 @@ from gbc import secrets
 from gbc.settings import get_settings
 
 ISSUER = "gbc-blackjack"
+_JTI = re.compile(r"[0-9a-f]{32}")
 AUDIENCE = "gbc-blackjack-api"
 
 
@@ -55,14 +57,17 @@ def verify_token(token: str) -> Principal:
             issuer=ISSUER,
             options={"require": ["exp", "iat", "sub", "jti"]},
         )
-        jti = claims["jti"]
-        if not isinstance(jti, str) or not 0 < len(jti) <= 64:
-            raise InvalidToken("jti must be a short string")
+        # Correctly signed claims are still checked for shape: a token is only ever one we issued.
+        jti, issued, expires = claims["jti"], claims["iat"], claims["exp"]
+        if not isinstance(jti, str) or _JTI.fullmatch(jti) is None:
+            raise InvalidToken("jti is not one this API issues")
+        if type(issued) is not int or type(expires) is not int or not 0 < expires - issued <= settings.jwt_ttl_seconds:
+            raise InvalidToken("iat/exp are not a session this API issues")
         return Principal(
             user_id=uuid.UUID(str(claims["sub"])),
             wallet_address=str(claims.get("wallet", "")),
             jti=jti,
-            expires_at=int(claims["exp"]),
+            expires_at=expires,
         )
     except (jwt.PyJWTError, ValueError, TypeError) as exc:
         raise InvalidToken(str(exc)) from exc

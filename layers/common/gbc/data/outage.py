@@ -39,9 +39,17 @@ def _causes(error: BaseException) -> list[BaseException]:
     return chain
 
 
+# Not transient: the credentials or the database name are wrong. Retrying will not help; it is a
+# configuration error (500, and an alarm), not an outage to wait out.
+CONFIGURATION_SQLSTATES = ("28", "3D000")
+
+
 def is_transient_database_error(error: BaseException) -> bool:
     # Not `connection_invalidated`: every failed statement invalidates its connection (gbc.data.engine).
-    for item in _causes(error):
+    chain = _causes(error)
+    if any((code := sqlstate(item)) is not None and code.startswith(CONFIGURATION_SQLSTATES) for item in chain):
+        return False
+    for item in chain:
         if isinstance(item, sa_exc.InterfaceError | sa_exc.OperationalError | sa_exc.TimeoutError):
             return True  # pg8000: cannot connect, network error, connection closed; pool exhausted
         code = sqlstate(item)
