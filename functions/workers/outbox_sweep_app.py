@@ -1,5 +1,6 @@
-"""Scheduled (every minute): re-send outbox jobs that a crash or an SQS outage left behind, and forget
-sign-outs of tokens that have expired since (they are refused for their expiry anyway)."""
+"""Scheduled (every minute): re-send outbox jobs that a crash or an SQS outage left behind; forget
+sign-outs of tokens that have expired since (they are refused for their expiry anyway) and
+Idempotency-Keys older than a day."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from gbc.api.idempotency import prune_idempotency_keys
 from gbc.auth.sessions import prune_revoked
 from gbc.data.engine import get_engine
 from gbc.observability import logger
@@ -18,4 +20,5 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     sent = sweep_outbox()
     with get_engine().begin() as conn:
         pruned = prune_revoked(conn)
-    return {"sent": sent, "revocationsPruned": pruned}
+        keys = prune_idempotency_keys(conn)
+    return {"sent": sent, "revocationsPruned": pruned, "idempotencyKeysPruned": keys}

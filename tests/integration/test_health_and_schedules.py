@@ -46,7 +46,11 @@ def test_health_degrades_instead_of_failing_when_redis_is_down(db, monkeypatch):
     [
         ("chain_poller_app", "schedule_chain_poller.json", {"chainId": 31337}),
         ("nightly_stats_app", "schedule_nightly_stats.json", {"activeUsers": 2}),
-        ("outbox_sweep_app", "schedule_outbox_sweep.json", {"sent": 0, "revocationsPruned": 0}),
+        (
+            "outbox_sweep_app",
+            "schedule_outbox_sweep.json",
+            {"sent": 0, "revocationsPruned": 0, "idempotencyKeysPruned": 0},
+        ),
     ],
 )
 def test_scheduled_functions_run_with_their_sample_events(db, module, event, expected):

@@ -6,8 +6,9 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
+from gbc.api.idempotency import idempotent
 from gbc.api.identity import current_user_id, ensure_same_user
-from gbc.api.responses import SIGNED_IN, WITH_BODY, documented
+from gbc.api.responses import IDEMPOTENT, SIGNED_IN, WITH_BODY, documented
 from gbc.api.schemas import GameAction, GameCreate
 from gbc.game import service
 
@@ -24,7 +25,8 @@ PLAY = dict(
     "/api/game",
     summary="Place a bet and deal",
     tags=["game"],
-    responses=documented(201, 402, 404, 409, *SIGNED_IN, *WITH_BODY, _201="dealt", **PLAY),
+    responses=documented(201, 402, 404, 409, *SIGNED_IN, *WITH_BODY, *IDEMPOTENT, _201="dealt", **PLAY),
+    middlewares=[idempotent],
 )
 def create_game(body: GameCreate) -> tuple[dict[str, Any], int]:
     user_id = ensure_same_user(router, body.user_id)
@@ -35,7 +37,8 @@ def create_game(body: GameCreate) -> tuple[dict[str, Any], int]:
     "/api/game/action",
     summary="Play an action; the round settles when it ends",
     tags=["game"],
-    responses=documented(200, 402, 404, 409, *SIGNED_IN, *WITH_BODY, **PLAY),
+    responses=documented(200, 402, 404, 409, *SIGNED_IN, *WITH_BODY, *IDEMPOTENT, **PLAY),
+    middlewares=[idempotent],
 )
 def game_action(body: GameAction) -> dict[str, Any]:
     user_id = ensure_same_user(router, body.user_id)

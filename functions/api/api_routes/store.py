@@ -4,8 +4,9 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
+from gbc.api.idempotency import idempotent
 from gbc.api.identity import ensure_same_user
-from gbc.api.responses import SIGNED_IN, WITH_BODY, documented
+from gbc.api.responses import IDEMPOTENT, SIGNED_IN, WITH_BODY, documented
 from gbc.api.schemas import StorePurchase
 from gbc.store import service
 
@@ -21,7 +22,8 @@ def get_items() -> dict[str, Any]:
     "/api/store/purchase",
     summary="Buy an item with the in-game balance",
     tags=["store"],
-    responses=documented(201, 402, 404, *SIGNED_IN, *WITH_BODY, _404="no such item"),
+    responses=documented(201, 402, 404, *SIGNED_IN, *WITH_BODY, *IDEMPOTENT, _404="no such item"),
+    middlewares=[idempotent],
 )
 def post_purchase(body: StorePurchase) -> tuple[dict[str, Any], int]:
     user_id = ensure_same_user(router, body.user_id)

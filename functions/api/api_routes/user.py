@@ -4,8 +4,9 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
+from gbc.api.idempotency import idempotent
 from gbc.api.identity import ensure_same_user
-from gbc.api.responses import SIGNED_IN, WITH_BODY, documented
+from gbc.api.responses import IDEMPOTENT, SIGNED_IN, WITH_BODY, documented
 from gbc.api.schemas import UserUpdate
 from gbc.users.service import RequestMeta, update_user
 
@@ -16,7 +17,10 @@ router = APIGatewayRouter()
     "/api/user",
     summary="Update username, email or settings",
     tags=["user"],
-    responses=documented(200, 409, *SIGNED_IN, *WITH_BODY, _200="the updated user", _409="username or email taken"),
+    responses=documented(
+        200, 409, *SIGNED_IN, *WITH_BODY, *IDEMPOTENT, _200="the updated user", _409="username or email taken"
+    ),
+    middlewares=[idempotent],
 )
 def patch_user(update: UserUpdate) -> dict[str, Any]:
     user_id = ensure_same_user(router, update.user_id)

@@ -6,8 +6,9 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
+from gbc.api.idempotency import idempotent
 from gbc.api.identity import ensure_same_user
-from gbc.api.responses import SIGNED_IN, WITH_BODY, documented
+from gbc.api.responses import IDEMPOTENT, SIGNED_IN, WITH_BODY, documented
 from gbc.api.schemas import DepositInitiate, WithdrawalInitiate
 from gbc.wallet import service
 
@@ -42,7 +43,8 @@ def get_transactions(
     "/api/deposit",
     summary="A deposit intent: where and how to deposit on chain",
     tags=["wallet"],
-    responses=documented(201, *SIGNED_IN, *WITH_BODY),
+    responses=documented(201, *SIGNED_IN, *WITH_BODY, *IDEMPOTENT),
+    middlewares=[idempotent],
 )
 def post_deposit(body: DepositInitiate) -> tuple[dict[str, Any], int]:
     return service.deposit_intent(ensure_same_user(router, body.user_id), body.amount, body.currency), 201
@@ -52,7 +54,8 @@ def post_deposit(body: DepositInitiate) -> tuple[dict[str, Any], int]:
     "/api/withdraw",
     summary="Hold the amount and return a signed voucher for the vault",
     tags=["wallet"],
-    responses=documented(201, 402, *SIGNED_IN, *WITH_BODY, _400="validation failed, or not your wallet"),
+    responses=documented(201, 402, *SIGNED_IN, *WITH_BODY, *IDEMPOTENT, _400="validation failed, or not your wallet"),
+    middlewares=[idempotent],
 )
 def post_withdraw(body: WithdrawalInitiate) -> tuple[dict[str, Any], int]:
     user_id = ensure_same_user(router, body.user_id)

@@ -5,6 +5,7 @@
 - a domain error (gbc.errors): its status, `{"error", "details"}`; money in details as decimal strings;
 - an unknown path or method: 404;
 - the database unreachable or overloaded for a moment: 503 with Retry-After;
+- a COMMIT whose answer was lost: 503, with Retry-After only if the request carried an Idempotency-Key;
 - anything else is a bug: 500 without details (logged with its stack trace).
 """
 
@@ -19,6 +20,7 @@ from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestUnsupportedContentType, RequestValidationError
 
 from gbc.data.outage import is_transient_database_error
+from gbc.data.transaction import CommitOutcomeUnknown
 from gbc.errors import DomainError
 from gbc.money import money_str
 from gbc.observability import logger
@@ -64,6 +66,23 @@ def error_response(exc: Exception) -> Response:
         return _json(exc.status, body)
     if isinstance(exc, NotFoundError):
         return _json(HTTPStatus.NOT_FOUND, {"error": "Not found"})
+    if isinstance(exc, CommitOutcomeUnknown):
+        logger.warning("commit outcome unknown", extra={"retrySafe": exc.retry_safe})
+        if exc.retry_safe:
+            return _json(
+                HTTPStatus.SERVICE_UNAVAILABLE,
+                {"error": "Service temporarily unavailable: retry with the same Idempotency-Key"},
+                {"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
+        # No Retry-After: a blind retry could apply the change twice.
+        return _json(
+            HTTPStatus.SERVICE_UNAVAILABLE,
+            {
+                "error": "The database connection failed while saving: the change may or may not have been "
+                "made. Check before retrying (GET /api/game/active, /api/wallet, /api/transactions), or send "
+                "an Idempotency-Key so that a retry is safe."
+            },
+        )
     if is_transient_database_error(exc):
         logger.warning("database unavailable", extra={"error": type(exc).__name__})
         return _json(

@@ -17,6 +17,7 @@ DESCRIPTIONS = {
     409: "conflicts with the current state",
     413: "body larger than 16 KiB",
     415: "Content-Type is not application/json (UTF-8)",
+    422: "this Idempotency-Key was used for a different request",
     503: "the database is unavailable for a moment: retry after Retry-After seconds",
 }
 # Every route can refuse its input and can meet a database outage; a signed-in route can refuse its
@@ -24,6 +25,8 @@ DESCRIPTIONS = {
 ANY_ROUTE = (400, 413, 503)
 SIGNED_IN = (401, 403)
 WITH_BODY = (415,)
+# A state-changing route honours an Idempotency-Key (gbc.api.idempotency).
+IDEMPOTENT = (422,)
 
 
 def documented(success: int, *codes: int, **described: str) -> dict[int, dict[str, Any]]:

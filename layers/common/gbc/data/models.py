@@ -369,6 +369,21 @@ class SystemConfig(Base):
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
 
 
+class IdempotencyKey(Base):
+    """A state-changing request a client sent with an Idempotency-Key: written in the same transaction
+    as its effect, with its answer, so a retry gets that answer instead of a second effect."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (Index("ix_idempotency_keys_created", "created_at"),)
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))  # SHA-256 of method, path and body
+    status_code: Mapped[int | None]
+    response: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime] = _created_at()
+
+
 class RevokedToken(Base):
     """A session token signed out before it expires (its jti), kept until it would have expired."""
 

@@ -2,13 +2,15 @@
 
 `with unit_of_work() as uow:` yields a Session inside BEGIN ... COMMIT. Work that must only happen
 once the data is durable (sending outbox jobs, invalidating caches) is registered with
-`uow.after_commit(fn)` and runs after COMMIT; it is dropped on rollback.
+`uow.after_commit(fn)` and runs after COMMIT; it is dropped on rollback. A failure while COMMIT is
+in flight is CommitOutcomeUnknown: the caller cannot know whether the change happened.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -36,13 +38,53 @@ class UnitOfWork:
         self._after_commit.append(fn)
 
 
+class CommitOutcomeUnknown(Exception):
+    """COMMIT was sent but its answer never came back (a dropped connection): the change may or may
+    not be durable. Only a retry that can recognise itself (an Idempotency-Key) is safe."""
+
+    retry_safe = False
+
+
+# A request-wide transaction (gbc.api.idempotency): while set, unit_of_work() joins it instead of
+# opening its own, so the effect, its idempotency record and its stored answer commit together.
+_shared: ContextVar[UnitOfWork | None] = ContextVar("shared_unit_of_work", default=None)
+
+
 @contextmanager
 def unit_of_work(engine: Engine | None = None) -> Iterator[UnitOfWork]:
+    shared = _shared.get()
+    if shared is not None and engine is None:
+        yield shared
+        return
     factory = _session_factory() if engine is None else sessionmaker(bind=engine, expire_on_commit=False)
     with factory() as session:
         uow = UnitOfWork(session)
-        with session.begin():
+        session.begin()
+        try:
             yield uow
+            session.flush()  # a failing INSERT/UPDATE fails here, before COMMIT: the outcome is known
+        except BaseException:
+            session.rollback()
+            raise
+        try:
+            session.commit()
+        except Exception as exc:
+            raise CommitOutcomeUnknown("the connection failed during COMMIT") from exc
+    _run_after_commit(uow)
+
+
+@contextmanager
+def shared_unit_of_work() -> Iterator[UnitOfWork]:
+    """One transaction for everything until the block ends: every unit_of_work() inside joins it."""
+    with unit_of_work() as uow:
+        token = _shared.set(uow)
+        try:
+            yield uow
+        finally:
+            _shared.reset(token)  # before COMMIT: after-commit work opens transactions of its own
+
+
+def _run_after_commit(uow: UnitOfWork) -> None:
     for fn in uow._after_commit:
         # The data is committed: a failing follow-up (a send, an invalidation) must not turn the
         # request into an error. The outbox sweep and cache TTLs are the safety nets.
