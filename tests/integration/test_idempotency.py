@@ -156,3 +156,14 @@ def test_the_sweep_prunes_keys_older_than_a_day(db):
     assert (
         outbox_sweep_app.lambda_handler({}, LocalContext("OutboxSweepFunction", 512, 60))["idempotencyKeysPruned"] == 1
     )
+
+
+def test_a_failing_statement_inside_a_keyed_request_still_gets_its_clear_answer(db, monkeypatch):
+    """The second game's unique-key violation rolls back to a savepoint: the 409 can still name the
+    open game (a query after the failed statement, in the same request-wide transaction)."""
+    stack(monkeypatch, "2", "9", "3", "8")
+    user = make_funded_user("100")
+    first = _post(user, "/api/game", {"betAmount": "10"}, "deal-a")
+    code, body, _ = _post(user, "/api/game", {"betAmount": "10"}, "deal-b")
+    assert code == 409 and body["details"]["gameId"] == first[1]["id"]
+    assert ledger_total(user.id) == Decimal(90), "one bet"

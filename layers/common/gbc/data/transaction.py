@@ -54,7 +54,10 @@ _shared: ContextVar[UnitOfWork | None] = ContextVar("shared_unit_of_work", defau
 def unit_of_work(engine: Engine | None = None) -> Iterator[UnitOfWork]:
     shared = _shared.get()
     if shared is not None and engine is None:
-        yield shared
+        # A savepoint: a statement that fails in here (a unique key answering "taken") rolls back to
+        # it, and the request's transaction stays usable for what the caller does next.
+        with shared.session.begin_nested():
+            yield shared
         return
     factory = _session_factory() if engine is None else sessionmaker(bind=engine, expire_on_commit=False)
     with factory() as session:
