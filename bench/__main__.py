@@ -132,6 +132,7 @@ def _extra_user(i: int) -> uuid.UUID:
 def in_process_caller(scenario: Scenario, user_id: str) -> Callable[[int], int]:
     import api_app
 
+    from bench.gateway import signed_in_context
     from devstack.apigw import rest_event
     from devstack.runtime import LocalContext
 
@@ -143,7 +144,7 @@ def in_process_caller(scenario: Scenario, user_id: str) -> Callable[[int], int]:
             query={k: [v] for k, v in request.query.items()},
             headers={"Content-Type": ["application/json"]},
             body=request.body_text(),
-            authorizer={"principalId": user_id, "userId": user_id} if request.authenticated else None,
+            authorizer=signed_in_context(user_id) if request.authenticated else None,
         )
         return int(api_app.lambda_handler(event, LocalContext("ApiFunction", 1024, 30))["statusCode"])
 

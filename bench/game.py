@@ -28,6 +28,7 @@ Call = Callable[[str, str, Any], tuple[int, Any]]  # (method, path, body) -> (st
 def in_process_client(user_id: uuid.UUID) -> Call:
     import api_app
 
+    from bench.gateway import signed_in_context
     from devstack.apigw import rest_event
     from devstack.runtime import LocalContext
 
@@ -40,7 +41,7 @@ def in_process_client(user_id: uuid.UUID) -> Call:
             query={k: [v] for k, v in params.items()},
             headers={"Content-Type": ["application/json"]},
             body=json.dumps(body) if body is not None else None,
-            authorizer={"principalId": str(user_id), "userId": str(user_id)},
+            authorizer=signed_in_context(user_id),
         )
         result = api_app.lambda_handler(event, LocalContext("ApiFunction", 1024, 30))
         return int(result["statusCode"]), json.loads(result["body"] or "null")
