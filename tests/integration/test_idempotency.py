@@ -167,3 +167,25 @@ def test_a_failing_statement_inside_a_keyed_request_still_gets_its_clear_answer(
     code, body, _ = _post(user, "/api/game", {"betAmount": "10"}, "deal-b")
     assert code == 409 and body["details"]["gameId"] == first[1]["id"]
     assert ledger_total(user.id) == Decimal(90), "one bet"
+
+
+def test_a_keyed_request_that_swallowed_a_failed_part_never_commits_its_after_commit_work(db):
+    """Jobs enqueued in a part that rolled back must not be sent: such a request is refused whole."""
+    from gbc.data.transaction import shared_unit_of_work
+    from gbc.queue.jobs import AuditLogPayload
+    from gbc.queue.outbox import enqueue_job
+
+    sent: list[str] = []
+    with pytest.raises(RuntimeError), shared_unit_of_work() as outer:
+        outer.after_commit(lambda: sent.append("outer"))
+        try:
+            with unit_of_work() as part:
+                enqueue_job("audit:log", AuditLogPayload(action="rolled.back", resource="user"), part)
+                raise ValueError("this part fails")
+        except ValueError:
+            pass  # swallowed: the request would go on as if nothing happened
+    assert sent == []
+    with unit_of_work() as uow:
+        from sqlalchemy import text
+
+        assert uow.session.execute(text("SELECT count(*) FROM outbox")).scalar() == 0

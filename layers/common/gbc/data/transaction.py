@@ -48,6 +48,7 @@ class CommitOutcomeUnknown(Exception):
 # A request-wide transaction (gbc.api.idempotency): while set, unit_of_work() joins it instead of
 # opening its own, so the effect, its idempotency record and its stored answer commit together.
 _shared: ContextVar[UnitOfWork | None] = ContextVar("shared_unit_of_work", default=None)
+_ROLLED_BACK = "shared_unit_of_work.rolled_back"
 
 
 @contextmanager
@@ -55,9 +56,15 @@ def unit_of_work(engine: Engine | None = None) -> Iterator[UnitOfWork]:
     shared = _shared.get()
     if shared is not None and engine is None:
         # A savepoint: a statement that fails in here (a unique key answering "taken") rolls back to
-        # it, and the request's transaction stays usable for what the caller does next.
-        with shared.session.begin_nested():
-            yield shared
+        # it, and the request's transaction stays usable for what the caller does next (finding the
+        # open game to name in the 409). Work registered for after commit cannot be taken back, so
+        # such a request must not commit: shared_unit_of_work refuses to.
+        try:
+            with shared.session.begin_nested():
+                yield shared
+        except BaseException:
+            shared.info[_ROLLED_BACK] = True
+            raise
         return
     factory = _session_factory() if engine is None else sessionmaker(bind=engine, expire_on_commit=False)
     with factory() as session:
@@ -83,6 +90,10 @@ def shared_unit_of_work() -> Iterator[UnitOfWork]:
         token = _shared.set(uow)
         try:
             yield uow
+            if uow.info.get(_ROLLED_BACK):
+                # A part failed and was rolled back, yet the request went on to succeed: its
+                # after-commit work (jobs, cache updates) may describe the part that is gone.
+                raise RuntimeError("a unit of work failed inside a request-wide transaction that then succeeded")
         finally:
             _shared.reset(token)  # before COMMIT: after-commit work opens transactions of its own
 
