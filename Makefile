@@ -54,6 +54,8 @@ migrate: venv
 
 test: venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy layers/common/gbc functions devstack bench
 	$(VENV)/bin/pytest
 
 ## The reliability suite with full budgets: schemathesis, load + invariants, leaks, faults (~7 min).
@@ -66,6 +68,7 @@ test-unit: venv
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy layers/common/gbc functions devstack bench
 
 format: venv
 	$(VENV)/bin/ruff format .

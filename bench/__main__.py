@@ -82,7 +82,7 @@ def running_stack(data_dir: Path) -> Iterator[tuple[str, dict[str, str]]]:
 def _answers(base: str) -> bool:
     try:
         with urllib.request.urlopen(base + "/api/health", timeout=2) as response:
-            return response.status == 200
+            return bool(response.status == 200)
     except OSError:
         return False
 

@@ -93,7 +93,7 @@ def throughput(env: dict[str, str], logs: int, per_block: int) -> dict[str, Any]
     t0 = time.perf_counter()
     result = poller.poll(budget_seconds=600)
     poll_s = time.perf_counter() - t0
-    timings = result.as_dict()
+    timings: dict[str, Any] = result.as_dict()
     deadline = time.monotonic() + 600
     while _processed_deposits(get_engine()) - before < result.stored and time.monotonic() < deadline:
         time.sleep(0.05)

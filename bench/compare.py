@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
 
         logger.setLevel("WARNING")
         users = [uid for uid, _ in make_players(args.users, games_each=500)]
-        report = {"workload": compare(users, args.requests)}
+        report: dict[str, Any] = {"workload": compare(users, args.requests)}
         report["invalidation"] = invalidation_curve([10, 100, 1000, 10000])
         report["history_uncached_curve"] = history_curve(users[0], [int(s) for s in args.sizes.split(",")])
     _print(report)

@@ -16,13 +16,16 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from bench.stats import summarize
 
-Call = Callable[[str, str, Any], tuple[int, Any]]  # (method, path, body) -> (status, json)
+
+class Call(Protocol):
+    """(method, path, body) -> (status, json)"""
+
+    def __call__(self, method: str, path: str, body: Any = None) -> tuple[int, Any]: ...
 
 
 def in_process_client(user_id: uuid.UUID) -> Call:

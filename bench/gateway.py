@@ -19,5 +19,6 @@ def signed_in_context(user_id: uuid.UUID | str) -> dict[str, Any]:
 
     token = issue_token(uuid.UUID(str(user_id)), "")
     event = token_authorizer_event(f"Bearer {token}", "GET", "/api/wallet")
-    policy = authorizer_app.lambda_handler(event, LocalContext("AuthorizerFunction", 512, 5))
+    context: Any = LocalContext("AuthorizerFunction", 512, 5)  # what the handler reads of LambdaContext
+    policy = authorizer_app.lambda_handler(event, context)
     return authorizer_context(policy)

@@ -76,7 +76,7 @@ def summarize(parts: list[dict[str, Any]], wall_s: float) -> dict[str, Any]:
     sd = math.sqrt(max(squares / hands - mean * mean, 0.0) * hands / max(hands - 1, 1))
     edge = -mean * 100
     half_width = 1.96 * sd / math.sqrt(hands) * 100
-    results = Counter()
+    results: Counter[str] = Counter()
     for part in parts:
         results.update({key: part.get(key, 0) for key in ("WIN", "LOSE", "PUSH", "BLACKJACK", "SURRENDER")})
     return {

@@ -166,7 +166,7 @@ def enqueue_to_processed(count: int, rate_per_s: float) -> dict[str, Any]:
     query = text("SELECT job_id, extract(epoch FROM processed_at) * 1000 FROM processed_jobs WHERE job_id = ANY(:ids)")
     while True:
         with get_engine().connect() as conn:
-            rows = dict(conn.execute(query, {"ids": [j.id for j in ids]}).all())
+            rows: dict[Any, Any] = dict(conn.execute(query, {"ids": [j.id for j in ids]}).all())
         if len(rows) == count or time.monotonic() > deadline:
             break
         time.sleep(0.2)

@@ -89,7 +89,7 @@ class _Container:
         return int(self.process.pid or 0)
 
     def alive(self) -> bool:
-        return self.process.is_alive()
+        return bool(self.process.is_alive())
 
     def send(self, event: dict[str, Any]) -> None:
         """Hand over the event; OSError (a broken pipe) means the handler never got it."""

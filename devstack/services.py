@@ -120,7 +120,7 @@ class PostgresService(ProcessService):
     def _prepare(self) -> None:
         """A postmaster still running on this data directory is a leftover of a stack that did not
         stop (no stack is running on it, cmd_up checked): stop it, or ours could not start."""
-        from pgserver._commands import pg_ctl
+        from pgserver._commands import pg_ctl  # type: ignore[attr-defined]  # generated at import
         from pgserver.utils import PostmasterInfo
 
         info = PostmasterInfo.read_from_pgdata(self.pgdata)

@@ -46,7 +46,8 @@ _Loader.add_multi_constructor("!", _construct_tag)
 
 def load_raw(path: Path = TEMPLATE) -> dict[str, Any]:
     with path.open() as fh:
-        return yaml.load(fh, Loader=_Loader)  # noqa: S506 - SafeLoader subclass with CFN tags only
+        raw: dict[str, Any] = yaml.load(fh, Loader=_Loader)  # noqa: S506 - SafeLoader subclass with CFN tags only
+        return raw
 
 
 class Unresolvable(Exception):
@@ -60,7 +61,7 @@ class Resolver:
     endpoint: str = "http://localhost:9324"
 
     def queue_name(self, logical_id: str) -> str:
-        return self.resolve(self.raw["Resources"][logical_id]["Properties"]["QueueName"])
+        return str(self.resolve(self.raw["Resources"][logical_id]["Properties"]["QueueName"]))
 
     def _ref(self, name: str) -> Any:
         pseudo = {"AWS::StackName": STACK_NAME, "AWS::Region": REGION, "AWS::AccountId": ACCOUNT}

@@ -10,15 +10,17 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from gbc.errors import Forbidden, Unauthorized
 
 
 def _context(app: BaseRouter) -> dict[str, Any]:
-    authorizer = app.current_event.request_context.authorizer
+    event = cast(APIGatewayProxyEvent, app.current_event)  # the REST resolver's event
+    authorizer = event.request_context.authorizer
     context = dict(authorizer) if authorizer else {}
     if not context.get("userId"):
         # API Gateway never lets an unauthorized request this far; this guards misconfigured routes.

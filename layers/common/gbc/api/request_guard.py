@@ -30,7 +30,7 @@ class RequestRejected(DomainError):
 
     def __init__(self, status: HTTPStatus, message: str, details: list[str] | None = None, **fields: Any) -> None:
         super().__init__(message, **fields)
-        self.status = status  # type: ignore[assignment]
+        self.status = status
         if details is not None:
             self.details = details
 

@@ -3,7 +3,7 @@ give, described once here so the document matches what the error mapping (gbc.ap
 
 from __future__ import annotations
 
-from typing import Any
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 DESCRIPTIONS = {
     200: "ok",
@@ -29,9 +29,9 @@ WITH_BODY = (415,)
 IDEMPOTENT = (422,)
 
 
-def documented(success: int, *codes: int, **described: str) -> dict[int, dict[str, Any]]:
+def documented(success: int, *codes: int, **described: str) -> dict[int, OpenAPIResponse]:
     """`responses=` for a route: `success`, the codes given, and ANY_ROUTE; `described` overrides a
     description by code, e.g. documented(201, 402, *SIGNED_IN, _404="no such item")."""
     overrides = {int(key.lstrip("_")): text for key, text in described.items()}
     chosen = sorted({success, *codes, *ANY_ROUTE, *overrides})
-    return {code: {"description": overrides.get(code, DESCRIPTIONS[code])} for code in chosen}
+    return {code: OpenAPIResponse(description=overrides.get(code, DESCRIPTIONS[code])) for code in chosen}

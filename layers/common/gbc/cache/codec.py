@@ -34,5 +34,5 @@ def dumps(value: Any) -> bytes:
     return json.dumps(value, default=_default, separators=(",", ":")).encode()
 
 
-def loads(raw: bytes) -> Any:
+def loads(raw: bytes | str) -> Any:
     return json.loads(raw, object_hook=_hook)

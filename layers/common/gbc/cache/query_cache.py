@@ -164,7 +164,9 @@ end
 # One round trip for a lookup: read the family's generation(s), build the key, count the lookup, read
 # the value; on a miss also count it, read the write sequence and try the loader lock, so the first
 # miss needs no extra round trip. (Keys are built inside the script: non-cluster Redis.)
-_LOOKUP = _COUNTERS + """
+_LOOKUP = (
+    _COUNTERS
+    + """
 local key = ARGV[1]
 if KEYS[1] ~= '' then key = key .. 'g' .. generation(KEYS[1], ARGV[3]) end
 if KEYS[2] ~= '' then key = key .. '.' .. generation(KEYS[2], ARGV[3]) end
@@ -187,10 +189,14 @@ local leader = 0
 if redis.call('SET', 'lock:' .. key, ARGV[4], 'NX', 'PX', ARGV[5]) then leader = 1 end
 return {key, false, seq, leader}
 """
-_INVALIDATE = _COUNTERS + """
+)
+_INVALIDATE = (
+    _COUNTERS
+    + """
 for i, key in ipairs(KEYS) do bump(key, ARGV[1]) end
 return #KEYS
 """
+)
 
 # Store a loaded value if no write hook ran since the lookup (same sequence), register a first page
 # in its index (at most MAX_FIRST_PAGES variants a user and kind: each write updates them all; past
@@ -214,7 +220,9 @@ return 1
 # Write-through, step 1: bump the write sequence (no load that started before can store any more) and
 # the deep generation, then read the entries to update: fixed key suffixes (ARGV[3..]) and every
 # suffix in the listed indexes (KEYS[4..]).
-_PATCH_READ = _COUNTERS + """
+_PATCH_READ = (
+    _COUNTERS
+    + """
 bump(KEYS[2], ARGV[2])
 bump(KEYS[3], ARGV[2])
 local gen = generation(KEYS[1], ARGV[2])
@@ -236,6 +244,7 @@ for i = 4, #KEYS do
 end
 return out
 """
+)
 
 # Step 3: if no entry changed since step 1, write the updated values (keeping their TTLs) and delete
 # those that could not be updated; otherwise (a concurrent load or write) delete them all.
@@ -257,7 +266,9 @@ return unchanged and 1 or 0
 
 # A versioned value written through (the stats job): kept unless the cached one is newer. (The same
 # version is the same value: stats counting the same games.)
-_PUT_VERSIONED = _COUNTERS + """
+_PUT_VERSIONED = (
+    _COUNTERS
+    + """
 bump(KEYS[2], ARGV[5])
 local key = ARGV[1] .. 'g' .. generation(KEYS[1], ARGV[5]) .. ARGV[2]
 local version = redis.call('GET', key .. ':v')
@@ -274,6 +285,7 @@ if current <= tonumber(ARGV[4]) then
 end
 return 0
 """
+)
 
 
 def _seed() -> str:
@@ -383,7 +395,7 @@ def _pipelined(client: redis.Redis, script: Any, calls: list[dict[str, Any]]) ->
         for call in calls:
             pipe.evalsha(script.sha, len(call["keys"]), *call["keys"], *call["args"])
         try:
-            return pipe.execute()  # type: ignore[no-any-return]
+            return pipe.execute()
         except redis.exceptions.NoScriptError:
             if attempt == 2:
                 raise
@@ -585,9 +597,12 @@ def cache_stats() -> dict[str, Any]:
     """{connected, totalKeys, memory, hitRate} for GET /api/health."""
     client = redis_client()
     pipe = client.pipeline(transaction=False)
-    _, total_keys, memory, lookups, misses = (
-        pipe.ping().dbsize().info("memory").get(LOOKUPS_KEY).get(MISSES_KEY).execute()
-    )
+    pipe.ping()
+    pipe.dbsize()
+    pipe.info("memory")
+    pipe.get(LOOKUPS_KEY)
+    pipe.get(MISSES_KEY)
+    _, total_keys, memory, lookups, misses = pipe.execute()
     lookups, misses = int(lookups or 0), int(misses or 0)
     hit_rate = round((lookups - misses) * 100 / lookups, 1) if lookups else None
     return {

@@ -222,13 +222,13 @@ class ChainPoller:
                 ]
             )
             revived = {k: statement.excluded[k] for k in ("block_number", "block_hash", "args", "status")}
-            statement = statement.on_conflict_do_update(
+            upsert = statement.on_conflict_do_update(
                 constraint="uq_chain_events_log",
                 set_={**revived, "generation": ChainEvent.generation + 1},
                 where=ChainEvent.status == ChainEventStatus.ORPHANED,
             ).returning(ChainEvent.tx_hash, ChainEvent.log_index, ChainEvent.generation)
             # Rows already stored by an earlier run are not returned: their jobs are on their way.
-            for tx_hash, log_index, generation in uow.session.execute(statement).all():
+            for tx_hash, log_index, generation in uow.session.execute(upsert).all():
                 event = chunk[(tx_hash, log_index)]
                 payload = ChainEventPayload(
                     chainId=self.chain_id,

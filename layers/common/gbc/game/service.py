@@ -192,7 +192,8 @@ def _active(user_id: uuid.UUID) -> Any:
 
 def _active_game_id(user_id: uuid.UUID) -> uuid.UUID | None:
     with unit_of_work() as uow:
-        return uow.session.scalar(_active(user_id).with_only_columns(Game.id))
+        found: uuid.UUID | None = uow.session.scalar(_active(user_id).with_only_columns(Game.id))
+        return found
 
 
 def active_game(user_id: uuid.UUID) -> dict[str, Any]:
@@ -268,7 +269,8 @@ def get_game(user_id: uuid.UUID, game_id: uuid.UUID) -> dict[str, Any]:
     )
     if found is None or found["userId"] != str(user_id):
         raise NotFound("game not found")
-    return found["view"]
+    view: dict[str, Any] = found["view"]
+    return view
 
 
 def _replay(bet: Decimal, moves: list[GameMove], shoe: engine.Shoe) -> engine.Round | None:

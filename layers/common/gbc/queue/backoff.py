@@ -19,7 +19,7 @@ SQS_MAX_VISIBILITY = 43_200
 
 
 def _ceiling(receive_count: int, base: int, cap: int) -> int:
-    return min(cap, base * 2 ** max(0, receive_count - 1), SQS_MAX_VISIBILITY)
+    return min(cap, base * (1 << max(0, receive_count - 1)), SQS_MAX_VISIBILITY)
 
 
 def visibility_delay(receive_count: int, base: int, cap: int) -> int:

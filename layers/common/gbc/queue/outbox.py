@@ -61,7 +61,8 @@ def _forget_delivered(ids: set[uuid.UUID]) -> None:
         return
     try:
         driver = raw.driver_connection
-        if hasattr(driver, "execute_simple"):  # pg8000: the simple query protocol, one round trip
+        # pg8000: the simple query protocol, one round trip
+        if driver is not None and hasattr(driver, "execute_simple"):
             driver.execute_simple(sql)
         else:  # another DB-API driver: the same statements through a cursor
             cursor = raw.cursor()
@@ -81,7 +82,7 @@ def _flush(jobs: list[Job]) -> None:
 
 
 def _as_job(row: OutboxJob) -> Job:
-    return Job(id=row.id, type=row.type, payload=row.payload, created_at=row.created_at)  # type: ignore[arg-type]
+    return Job(id=row.id, type=row.type, payload=row.payload, created_at=row.created_at)
 
 
 def sweep_outbox(limit: int = 500) -> int:

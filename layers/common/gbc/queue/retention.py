@@ -22,7 +22,9 @@ KEEP_FAILED = 1000
 def _record(key: str, keep: int, summary: dict[str, Any]) -> None:
     try:
         pipe = redis_client().pipeline(transaction=False)
-        pipe.lpush(key, json.dumps(summary)).ltrim(key, 0, keep - 1).incr(f"{key}:total")
+        pipe.lpush(key, json.dumps(summary))
+        pipe.ltrim(key, 0, keep - 1)
+        pipe.incr(f"{key}:total")
         pipe.execute()
     except redis.RedisError as exc:
         logger.warning("[Queue] could not record a job summary", extra={"error": repr(exc)})

@@ -50,6 +50,8 @@ def purchase(user_id: uuid.UUID, item_id: str, quantity: int, currency: str) -> 
             currency=currency,
         )
         balance = uow.session.scalar(select(User.balance).where(User.id == user_id))
+        if balance is None:
+            raise NotFound("user not found")
         if order.total > 0:
             entry, _ = apply_balance_change(
                 uow,

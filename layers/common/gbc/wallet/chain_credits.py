@@ -202,6 +202,7 @@ def _reverse_credit(uow: UnitOfWork, event: ChainEvent, kind: TransactionType) -
     # Already played or withdrawn: take what is there and record the rest for the operators (a
     # balance never goes negative).
     balance = uow.session.scalar(select(User.balance).where(User.id == credit.user_id).with_for_update())
+    assert balance is not None  # the credit's user: users are never deleted
     shortfall = credit.amount - balance
     if balance > 0:
         apply_balance_change(

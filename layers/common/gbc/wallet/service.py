@@ -182,6 +182,7 @@ def request_withdrawal(user_id: uuid.UUID, amount: Decimal, wallet_address: str)
 def ledger_total(user_id: uuid.UUID) -> Decimal:
     """Sum of the user's ledger amounts (equals the balance: used by tests and audits)."""
     with unit_of_work() as uow:
-        return uow.session.scalar(
+        total = uow.session.scalar(
             select(func.coalesce(func.sum(Transaction.amount), 0)).where(Transaction.user_id == user_id)
         )
+    return Decimal(total or 0)
