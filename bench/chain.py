@@ -66,7 +66,7 @@ def throughput(env: dict[str, str], logs: int, per_block: int) -> dict[str, Any]
     from devstack.chain import DEV_KEYS, contracts_of, rpc_call, send, web3_for
     from gbc.chain.poller import ChainPoller
     from gbc.chain.rpc import JsonRpcClient
-    from gbc.data.engine import get_engine
+    from gbc.data.database import get_engine
     from gbc.settings import get_settings
 
     url = env["CHAIN_RPC_URL"]
@@ -125,7 +125,7 @@ def latency(env: dict[str, str], samples: int) -> dict[str, Any]:
     from devstack.chain import DEV_KEYS, Deployment, contracts_of, rpc_call, send, web3_for
     from gbc.chain.poller import ChainPoller
     from gbc.chain.rpc import JsonRpcClient
-    from gbc.data.engine import get_engine
+    from gbc.data.database import get_engine
     from gbc.settings import get_settings
 
     url = env["CHAIN_RPC_URL"]

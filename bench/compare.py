@@ -116,7 +116,7 @@ def history_curve(user_id: uuid.UUID, sizes: list[int], samples: int = 200) -> l
     from sqlalchemy import text
 
     from bench.game import in_process_client
-    from gbc.data.engine import build_engine
+    from gbc.data.database import build_engine
     from gbc.settings import get_settings
 
     _set_cache(False)

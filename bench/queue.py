@@ -152,7 +152,7 @@ def enqueue_latency(count: int) -> dict[str, Any]:
 
 def enqueue_to_processed(count: int, rate_per_s: float) -> dict[str, Any]:
     """Jobs enqueued at a steady rate; latency = the worker's commit time - the job's createdAt."""
-    from gbc.data.engine import get_engine
+    from gbc.data.database import get_engine
     from gbc.queue.jobs import AuditLogPayload
     from gbc.queue.outbox import enqueue_job
 

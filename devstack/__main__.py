@@ -74,7 +74,7 @@ def _prepare(stack: Stack, fresh_chain: bool) -> None:
     from devstack import migrate
     from devstack.services import create_queues
     from gbc.chain.checkpoint import forget_chain
-    from gbc.data.engine import get_engine
+    from gbc.data.database import get_engine
     from gbc.data.transaction import unit_of_work
     from gbc.settings import get_settings
 

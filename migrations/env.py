@@ -7,7 +7,7 @@ from logging.config import fileConfig
 from alembic import context
 from sqlalchemy import Connection
 
-from gbc.data.engine import build_engine
+from gbc.data.database import build_engine
 from gbc.data.models import Base
 from gbc.settings import Settings
 

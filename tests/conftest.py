@@ -46,7 +46,7 @@ def reset_clients() -> None:
     """Forget the per-container singletons so the next use reads the current environment."""
     from gbc.cache.client import redis_client, redis_probe_client
     from gbc.data import transaction
-    from gbc.data.engine import get_engine
+    from gbc.data.database import get_engine
     from gbc.queue.sqs import sqs_client
     from gbc.settings import get_settings
 
@@ -99,7 +99,7 @@ def database_url(postgres_admin_url: str) -> Iterator[str]:
     os.environ["DATABASE_URL"] = url
     reset_clients()
     from devstack import migrate
-    from gbc.data.engine import get_engine
+    from gbc.data.database import get_engine
 
     migrate.upgrade(get_engine())
     yield url
@@ -167,7 +167,7 @@ def services(stores: dict[str, str], sqs_queues: dict[str, str]) -> dict[str, An
 def db(services: dict[str, Any]) -> Iterator[Any]:
     """Every test starts from empty tables, an empty test Redis db and new queues."""
     from gbc.cache.client import redis_client
-    from gbc.data.engine import get_engine
+    from gbc.data.database import get_engine
     from gbc.data.models import Base
 
     # Reference data seeded by the migrations (the store catalog) stays.

@@ -10,7 +10,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gbc.api.idempotency import prune_idempotency_keys
 from gbc.auth.sessions import prune_revoked
-from gbc.data.engine import get_engine
+from gbc.data.database import get_engine
 from gbc.observability import logger
 from gbc.queue.outbox import sweep_outbox
 

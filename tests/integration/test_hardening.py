@@ -184,7 +184,7 @@ def one_connection(db, monkeypatch):
 
     monkeypatch.setenv("DB_POOL_SIZE", "1")
     reset_clients()
-    from gbc.data.engine import get_engine
+    from gbc.data.database import get_engine
 
     get_engine().pool._max_overflow = 0  # type: ignore[attr-defined]
     yield get_engine()
@@ -217,7 +217,7 @@ def test_a_statement_that_fails_after_parse_never_poisons_the_next_users_answers
 
 
 def test_a_failed_statement_retires_only_its_own_connection(db):
-    from gbc.data.engine import get_engine
+    from gbc.data.database import get_engine
 
     engine = get_engine()
     with pytest.raises(Exception), unit_of_work() as uow:
@@ -393,7 +393,7 @@ def test_a_json_media_type_in_any_spelling_is_accepted(db):
     ],
 )
 def test_wrong_credentials_or_database_are_a_configuration_error_not_an_outage(db, monkeypatch, url, sqlstate):
-    from gbc.data.engine import get_engine
+    from gbc.data.database import get_engine
     from gbc.data.outage import is_transient_database_error
     from tests.conftest import reset_clients
 

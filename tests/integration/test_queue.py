@@ -29,7 +29,7 @@ from gbc.queue import backoff, publisher, redrive, retention
 from gbc.queue.jobs import AuditLogPayload, ChainEventPayload, StatsRecomputePayload, TransactionCreatePayload, new_job
 from gbc.queue.outbox import enqueue_job, sweep_outbox
 from gbc.queue.sqs import sqs_client
-from gbc.queue.stats import get_queue_stats
+from gbc.queue.status import get_queue_stats
 from gbc.queue.worker import is_database_outage
 from gbc.stats.nightly import fan_out_recompute
 from gbc.stats.service import public, stats_key
@@ -363,7 +363,7 @@ def test_a_rolled_back_transaction_sends_nothing(db, services):
 
 def test_delivered_rows_are_removed_without_waiting_for_a_wal_flush(db, services, monkeypatch):
     """The cleanup of sent rows is one round trip: BEGIN, synchronous_commit off, DELETE, COMMIT."""
-    from gbc.data.engine import get_engine
+    from gbc.data.database import get_engine
 
     statements: list[str] = []
     raw = get_engine().raw_connection()
@@ -478,9 +478,9 @@ def test_queue_stats_shape(db, services):
 
 
 def test_queue_stats_when_sqs_is_down(db, services, monkeypatch, sqs_down):
-    from gbc.queue import stats
+    from gbc.queue import status
 
-    monkeypatch.setattr(stats, "sqs_client", lambda: sqs_down)
+    monkeypatch.setattr(status, "sqs_client", lambda: sqs_down)
     assert get_queue_stats()["available"] is False
 
 

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 
-from gbc.data.engine import _ssl_context, database_url
+from gbc.data.database import _ssl_context, database_url
 from gbc.settings import Settings
 
 

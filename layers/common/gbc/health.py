@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import text
 
 from gbc.cache.query_cache import cache_stats
-from gbc.data.engine import get_engine
-from gbc.queue.stats import get_queue_stats
+from gbc.data.database import get_engine
+from gbc.queue.status import get_queue_stats
 from gbc.settings import get_settings
 
 

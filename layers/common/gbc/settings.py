@@ -2,7 +2,7 @@
 
 The same variable names are set by template.yaml (AWS), the local stack (devstack) and the tests.
 Secrets are never read here directly in AWS: the `*_SECRET_ARN` / `*_PARAMETER` variables name where
-they live and `gbc.secrets` fetches them (cached per container). Locally the plain variables carry them.
+they live and `gbc.secret_store` fetches them (cached per container). Locally the plain variables carry them.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ eth-account costs ~0.4 s to import, so only the auth function loads this module.
 
 from __future__ import annotations
 
-import secrets as pysecrets
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -47,7 +47,7 @@ def issue_nonce(address: str) -> NonceGrant:
     settings = get_settings()
     now = datetime.now(UTC)
     expires = now + timedelta(seconds=settings.auth_nonce_ttl_seconds)
-    nonce = pysecrets.token_hex(16)
+    nonce = secrets.token_hex(16)
     with unit_of_work() as uow:
         uow.session.add(AuthNonce(nonce=nonce, address=address.lower(), expires_at=expires))
     message = siwe.SiweMessage(

@@ -13,7 +13,7 @@ from enum import StrEnum
 
 from sqlalchemy import Connection, text
 
-from gbc.data.engine import get_engine
+from gbc.data.database import get_engine
 
 _STATUS = text(
     "SELECT u.is_active, EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.jti = :jti) AS revoked "

@@ -4,14 +4,14 @@ that one session can be signed out (gbc.auth.sessions)."""
 from __future__ import annotations
 
 import re
-import secrets as pysecrets
+import secrets
 import time
 import uuid
 from dataclasses import dataclass
 
 import jwt
 
-from gbc import secrets
+from gbc import secret_store
 from gbc.settings import get_settings
 
 ISSUER = "gbc-blackjack"
@@ -41,9 +41,9 @@ def issue_token(user_id: uuid.UUID, wallet_address: str, ttl_seconds: int | None
         "wallet": wallet_address,
         "iat": now,
         "exp": now + (ttl_seconds or settings.jwt_ttl_seconds),
-        "jti": pysecrets.token_hex(16),
+        "jti": secrets.token_hex(16),
     }
-    return jwt.encode(claims, secrets.jwt_secret(settings), algorithm="HS256")
+    return jwt.encode(claims, secret_store.jwt_secret(settings), algorithm="HS256")
 
 
 def verify_token(token: str) -> Principal:
@@ -51,7 +51,7 @@ def verify_token(token: str) -> Principal:
     try:
         claims = jwt.decode(
             token,
-            secrets.jwt_secret(settings),
+            secret_store.jwt_secret(settings),
             algorithms=["HS256"],
             audience=AUDIENCE,
             issuer=ISSUER,

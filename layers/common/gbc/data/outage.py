@@ -45,7 +45,7 @@ CONFIGURATION_SQLSTATES = ("28", "3D000")
 
 
 def is_transient_database_error(error: BaseException) -> bool:
-    # Not `connection_invalidated`: every failed statement invalidates its connection (gbc.data.engine).
+    # Not `connection_invalidated`: every failed statement invalidates its connection (gbc.data.database).
     chain = _causes(error)
     if any((code := sqlstate(item)) is not None and code.startswith(CONFIGURATION_SQLSTATES) for item in chain):
         return False

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from gbc.data.engine import get_engine
+from gbc.data.database import get_engine
 from gbc.observability import logger
 
 

@@ -9,7 +9,7 @@ step can never be charged twice.
 
 from __future__ import annotations
 
-import secrets as pysecrets
+import secrets
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -159,7 +159,7 @@ def create_game(user_id: uuid.UUID, bet: Decimal, client_seed: str | None) -> di
     seeds = {
         "serverSeed": server_seed,
         "serverSeedHash": fairness.commitment(server_seed),
-        "clientSeed": client_seed or pysecrets.token_hex(8),
+        "clientSeed": client_seed or secrets.token_hex(8),
         "nonce": 0,  # a fresh server seed per game: the pair (serverSeed, clientSeed) is never reused
     }
     round_ = engine.deal(bet, _shoe(seeds))

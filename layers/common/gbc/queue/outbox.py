@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select, update
 
-from gbc.data.engine import get_engine
+from gbc.data.database import get_engine
 from gbc.data.models import OutboxJob
 from gbc.data.transaction import UnitOfWork, unit_of_work
 from gbc.observability import logger

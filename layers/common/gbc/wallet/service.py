@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import secrets as pysecrets
+import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -145,7 +145,7 @@ def request_withdrawal(user_id: uuid.UUID, amount: Decimal, wallet_address: str)
             user_id=user_id,
             amount=amount,
             to_address=user.wallet_address,
-            nonce=Decimal(pysecrets.randbits(64)),
+            nonce=Decimal(secrets.randbits(64)),
             deadline=deadline,
             status=WithdrawalStatus.PENDING,
         )

@@ -12,7 +12,7 @@ from typing import Any
 from eth_account import Account
 from eth_account.messages import encode_typed_data
 
-from gbc import secrets
+from gbc import secret_store
 from gbc.chain.address import checksum
 from gbc.settings import get_settings
 
@@ -39,11 +39,11 @@ def domain() -> dict[str, Any]:
 def sign_voucher(player: str, amount_wei: int, nonce: int, deadline: int) -> dict[str, Any]:
     message = {"player": checksum(player), "amount": amount_wei, "nonce": nonce, "deadline": deadline}
     signable = encode_typed_data(domain_data=domain(), message_types=TYPES, message_data=message)
-    signed = Account.sign_message(signable, private_key=secrets.signer_private_key(get_settings()))
+    signed = Account.sign_message(signable, private_key=secret_store.signer_private_key(get_settings()))
     return {
         "domain": domain(),
         "types": TYPES,
         "message": {**message, "amount": str(amount_wei), "nonce": str(nonce)},
         "signature": "0x" + signed.signature.hex().removeprefix("0x"),
-        "signer": Account.from_key(secrets.signer_private_key(get_settings())).address,
+        "signer": Account.from_key(secret_store.signer_private_key(get_settings())).address,
     }

@@ -8,15 +8,15 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from gbc import secrets
+from gbc import secret_store
 from gbc.settings import Settings
 
 
 def test_plain_environment_values_win():
     settings = Settings(jwt_secret="local", db_password="pw", signer_private_key="0xkey")
-    assert secrets.jwt_secret(settings) == "local"
-    assert secrets.db_password(settings) == "pw"
-    assert secrets.signer_private_key(settings) == "0xkey"
+    assert secret_store.jwt_secret(settings) == "local"
+    assert secret_store.db_password(settings) == "pw"
+    assert secret_store.signer_private_key(settings) == "0xkey"
 
 
 @mock_aws
@@ -35,12 +35,12 @@ def test_secrets_manager_and_ssm_in_aws(monkeypatch):
         jwt_secret_arn=jwt_arn,
         signer_key_parameter="/gbc/dev/signer-key",
     )
-    assert secrets.db_password(settings) == "from-rds"
-    assert secrets.jwt_secret(settings) == "jwt-from-sm"
-    assert secrets.signer_private_key(settings) == "0xsigner"
+    assert secret_store.db_password(settings) == "from-rds"
+    assert secret_store.jwt_secret(settings) == "jwt-from-sm"
+    assert secret_store.signer_private_key(settings) == "0xsigner"
 
 
 def test_missing_secret_is_a_clear_error(monkeypatch):
     monkeypatch.delenv("JWT_SECRET", raising=False)
     with pytest.raises(RuntimeError, match="JWT_SECRET"):
-        secrets.jwt_secret(Settings(jwt_secret=None, jwt_secret_arn=None))
+        secret_store.jwt_secret(Settings(jwt_secret=None, jwt_secret_arn=None))

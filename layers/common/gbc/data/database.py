@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, ExceptionContext, make_url
 
-from gbc import secrets
+from gbc import secret_store
 from gbc.data.outage import sqlstate
 from gbc.settings import Settings, get_settings
 
@@ -27,7 +27,7 @@ def database_url(settings: Settings) -> URL:
         url = URL.create(
             "postgresql",
             username=settings.db_user,
-            password=secrets.db_password(settings),
+            password=secret_store.db_password(settings),
             host=settings.db_host,
             port=settings.db_port,
             database=settings.db_name,
