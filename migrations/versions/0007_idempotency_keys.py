@@ -20,7 +20,8 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.create_table(
         "idempotency_keys",
-        sa.Column("user_id", postgresql.UUID(as_uuid=True), sa.ForeignKey("users.id"), primary_key=True),
+        # No foreign key to users: it would lock the user's row (FOR KEY SHARE) for the whole request.
+        sa.Column("user_id", postgresql.UUID(as_uuid=True), primary_key=True),
         sa.Column("key", sa.String(64), primary_key=True),
         sa.Column("fingerprint", sa.String(64), nullable=False),
         sa.Column("status_code", sa.Integer(), nullable=True),

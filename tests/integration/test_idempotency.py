@@ -189,3 +189,69 @@ def test_a_keyed_request_that_swallowed_a_failed_part_never_commits_its_after_co
         from sqlalchemy import text
 
         assert uow.session.execute(text("SELECT count(*) FROM outbox")).scalar() == 0
+
+
+def test_two_keyed_updates_of_one_user_never_deadlock(db):
+    """A key's row does not lock the user's row: two keyed PATCH /api/user of one user both succeed."""
+    user = make_funded_user("100")
+    answers: list[int] = []
+    barrier = threading.Barrier(2)
+
+    def rename(i: int) -> None:
+        barrier.wait()
+        body = {"settings": {"soundEnabled": bool(i)}}
+        answers.append(_post(user, "/api/user", body, f"rename-{i}", method="PATCH")[0])
+
+    threads = [threading.Thread(target=rename, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert answers == [200, 200]
+
+
+def test_a_duplicate_waits_at_most_the_lock_timeout_for_a_first_still_running(db):
+    """The first request's claim is held (its transaction still open): the duplicate answers 409 with
+    a clear reason after the lock timeout instead of waiting as long as the first lives."""
+    from sqlalchemy import text
+
+    from gbc.api import idempotency
+
+    user = make_funded_user("100")
+    fingerprint = "0" * 64
+    with unit_of_work() as first:
+        first.session.execute(
+            text("INSERT INTO idempotency_keys (user_id, key, fingerprint) VALUES (:u, 'slow', :f)"),
+            {"u": user.id, "f": fingerprint},
+        )
+        first.session.flush()
+        original = idempotency._CLAIM_WAIT
+        idempotency._CLAIM_WAIT = text("SET LOCAL lock_timeout = '200ms'")
+        try:
+            code, body, _ = _post(user, "/api/store/purchase", PURCHASE, "slow")
+        finally:
+            idempotency._CLAIM_WAIT = original
+        first.session.rollback()
+    assert code == 409 and "in progress" in body["error"]
+    assert _purchases(user) == 0
+
+
+def test_a_read_whose_commit_answer_was_lost_is_a_plain_retryable_503(db, commit_answer_lost):
+    user = make_funded_user("100")
+    commit_answer_lost()
+    import api_app
+
+    event = rest_event("GET", "/api/wallet", headers={}, authorizer={"userId": str(user.id)})
+    result = api_app.lambda_handler(event, LocalContext("ApiFunction", 1024, 30))
+    headers = {k: v[-1] for k, v in (result.get("multiValueHeaders") or {}).items()}
+    assert result["statusCode"] == 503 and headers.get("Retry-After") == "2"
+
+
+def test_a_lost_commit_makes_the_cached_wallet_unreachable(db, commit_answer_lost):
+    user = make_funded_user("100")
+    from tests.support.api import call_api
+
+    assert call_api("GET", "/api/wallet", user_id=user.id).body["balance"] == "100"  # cached
+    commit_answer_lost()
+    assert _post(user, "/api/store/purchase", PURCHASE, "lost-cache")[0] == 503
+    assert call_api("GET", "/api/wallet", user_id=user.id).body["balance"] == "75", "not the stale 100"

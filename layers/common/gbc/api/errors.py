@@ -96,5 +96,10 @@ def error_response(exc: Exception) -> Response:
 
 def register_error_handlers(app: APIGatewayRestResolver) -> None:
     # One handler for everything: error_response decides, so the mapping lives in one function.
-    app.exception_handler(Exception)(error_response)
+    def handle(exc: Exception) -> Response:
+        if isinstance(exc, CommitOutcomeUnknown) and app.current_event.http_method in ("GET", "HEAD"):
+            exc.retry_safe = True  # a read changed nothing: retrying it is always safe
+        return error_response(exc)
+
+    app.exception_handler(Exception)(handle)
     app.not_found(error_response)

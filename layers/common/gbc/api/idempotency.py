@@ -22,8 +22,10 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
 
 from gbc.api.identity import current_user_id
+from gbc.data.outage import sqlstate
 from gbc.data.transaction import CommitOutcomeUnknown, shared_unit_of_work
 from gbc.errors import DomainError
 
@@ -32,6 +34,9 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 KEEP_HOURS = 24
 _KEY = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
+# A duplicate waits on the first request's claim; never longer than this (then: 409, retry shortly).
+_CLAIM_WAIT = text("SET LOCAL lock_timeout = '5s'")
+_CLAIM_WAIT_OFF = text("SET LOCAL lock_timeout = DEFAULT")
 _CLAIM = text(
     "INSERT INTO idempotency_keys (user_id, key, fingerprint) VALUES (:user_id, :key, :fingerprint) "
     "ON CONFLICT (user_id, key) DO NOTHING RETURNING key"
@@ -54,6 +59,10 @@ class InvalidIdempotencyKey(DomainError):
 
 class IdempotencyKeyReused(DomainError):
     status = HTTPStatus.UNPROCESSABLE_ENTITY
+
+
+class IdempotencyKeyInProgress(DomainError):
+    status = HTTPStatus.CONFLICT
 
 
 def _fingerprint(app: BaseRouter) -> str:
@@ -84,7 +93,7 @@ def idempotent(app: BaseRouter, next_middleware: Callable[[BaseRouter], Response
     try:
         with shared_unit_of_work() as uow:
             conn = uow.session.connection()
-            if conn.execute(_CLAIM, {**params, "fingerprint": fingerprint}).first() is None:
+            if not _claim(conn, params, fingerprint):
                 return _stored_answer(conn, params, fingerprint)
             response = next_middleware(app)
             body = json.loads(response.body) if isinstance(response.body, str | bytes) else response.body
@@ -93,6 +102,20 @@ def idempotent(app: BaseRouter, next_middleware: Callable[[BaseRouter], Response
         exc.retry_safe = True  # the retry, with this key, finds the answer or runs once
         raise
     return response
+
+
+def _claim(conn: Connection, params: dict[str, Any], fingerprint: str) -> bool:
+    """Claim the key (True), or find it taken (False) once the request that took it has finished."""
+    conn.execute(_CLAIM_WAIT)
+    try:
+        with conn.begin_nested():
+            claimed = conn.execute(_CLAIM, {**params, "fingerprint": fingerprint}).first() is not None
+    except DBAPIError as exc:
+        if exc.orig is not None and sqlstate(exc.orig) == "55P03":  # lock_not_available: the first is still running
+            raise IdempotencyKeyInProgress(f"a request with this {HEADER} is still in progress", field=HEADER) from exc
+        raise
+    conn.execute(_CLAIM_WAIT_OFF)
+    return claimed
 
 
 def _stored_answer(conn: Connection, params: dict[str, Any], fingerprint: str) -> Response[Any]:

@@ -14,7 +14,7 @@ DESCRIPTIONS = {
     402: "insufficient balance",
     403: "userId is not the caller, or the account is disabled",
     404: "not found",
-    409: "conflicts with the current state",
+    409: "conflicts with the current state (or a request with this Idempotency-Key is still in progress)",
     413: "body larger than 16 KiB",
     415: "Content-Type is not application/json (UTF-8)",
     422: "this Idempotency-Key was used for a different request",

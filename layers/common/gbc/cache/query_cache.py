@@ -518,6 +518,8 @@ def write_through_after_commit(
     uow: UnitOfWork, family: str, user_id: uuid.UUID, fixed: list[tuple[str, str]], first_pages: list[str], patch: Patch
 ) -> None:
     uow.after_commit(lambda: write_through(family, user_id, fixed, first_pages, patch))
+    # A COMMIT whose answer was lost may have happened: the cached copies are unknown, not updated.
+    uow.if_outcome_unknown(lambda: invalidate_user_caches(user_id, (family,)))
 
 
 def put_versioned(kind: str, rest: str, user_id: uuid.UUID | str, value: Any, version: int) -> None:
@@ -573,6 +575,7 @@ def invalidate_after_commit(uow: UnitOfWork, user_id: uuid.UUID, families: Famil
     if fresh:
         pending.update((user_id, f) for f in fresh)
         uow.after_commit(lambda: invalidate_user_caches(user_id, fresh))
+        uow.if_outcome_unknown(lambda: invalidate_user_caches(user_id, fresh))
 
 
 def invalidate_game_caches(game_id: uuid.UUID | str, user_id: uuid.UUID | str) -> None:

@@ -376,7 +376,9 @@ class IdempotencyKey(Base):
     __tablename__ = "idempotency_keys"
     __table_args__ = (Index("ix_idempotency_keys_created", "created_at"),)
 
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    # No foreign key: a key's row would take FOR KEY SHARE on the user's row, so two keyed requests
+    # of one user that update it (PATCH /api/user) deadlocked. The id comes from a verified session.
+    user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     fingerprint: Mapped[str] = mapped_column(String(64))  # SHA-256 of method, path and body
     status_code: Mapped[int | None]

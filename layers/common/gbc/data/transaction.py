@@ -33,9 +33,15 @@ class UnitOfWork:
     # Scratch space for mechanisms that batch their after-commit work (e.g. the outbox's job ids).
     info: dict[str, Any] = field(default_factory=dict)
     _after_commit: list[Callable[[], None]] = field(default_factory=list)
+    _if_outcome_unknown: list[Callable[[], None]] = field(default_factory=list)
 
     def after_commit(self, fn: Callable[[], None]) -> None:
         self._after_commit.append(fn)
+
+    def if_outcome_unknown(self, fn: Callable[[], None]) -> None:
+        """Work that is right whether or not a COMMIT whose answer was lost took effect (making cached
+        copies of what it changed unreachable); it runs only in that case."""
+        self._if_outcome_unknown.append(fn)
 
 
 class CommitOutcomeUnknown(Exception):
@@ -79,8 +85,9 @@ def unit_of_work(engine: Engine | None = None) -> Iterator[UnitOfWork]:
         try:
             session.commit()
         except Exception as exc:
+            _run_hooks(uow._if_outcome_unknown)
             raise CommitOutcomeUnknown("the connection failed during COMMIT") from exc
-    _run_after_commit(uow)
+    _run_hooks(uow._after_commit)
 
 
 @contextmanager
@@ -98,8 +105,8 @@ def shared_unit_of_work() -> Iterator[UnitOfWork]:
             _shared.reset(token)  # before COMMIT: after-commit work opens transactions of its own
 
 
-def _run_after_commit(uow: UnitOfWork) -> None:
-    for fn in uow._after_commit:
+def _run_hooks(hooks: list[Callable[[], None]]) -> None:
+    for fn in hooks:
         # The data is committed: a failing follow-up (a send, an invalidation) must not turn the
         # request into an error. The outbox sweep and cache TTLs are the safety nets.
         try:
