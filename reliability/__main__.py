@@ -26,6 +26,7 @@ def failed(report: dict[str, Any]) -> bool:
     return (
         bool(report.get("controlApiMissing"))
         or bool(report["serverErrors"]["unexpected5xx"])
+        or bool(report["http"]["final5xx"].get("keyed"))  # a careful client retries until it has an answer
         or not report["invariants"]["allHold"]
     )
 

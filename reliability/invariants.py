@@ -2,16 +2,26 @@
 have drained: money (balance = ledger sum, the balance chain, every game settled exactly once,
 withdrawals and purchases each debited once), delivery (outbox empty, DLQs empty) and the effects
 of jobs (one `game.end` audit row per ended game, one audit row per processed audit job,
-precomputed totalHands = ended games)."""
+precomputed totalHands = ended games); and, given what the players recorded (load.ClientRecord),
+that retries never doubled anything: one row per change that got a 2xx, the moves and the last view
+of every game as the client knows them, and one idempotency_keys row per key that got a 2xx."""
 
 from __future__ import annotations
 
+import json
 import time
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, bindparam, text
+
+if TYPE_CHECKING:
+    from reliability.client import Client
+    from reliability.load import ClientRecord
 
 QUEUES = ("JOBS_QUEUE_URL", "PRIORITY_QUEUE_URL")
 DLQS = ("JOBS_DLQ_URL", "PRIORITY_DLQ_URL")
@@ -321,7 +331,151 @@ def check_stats(engine: Engine) -> Check:
     return check
 
 
-def check_all(env: dict[str, str], engine: Engine) -> dict[str, Check]:
+# Each kind of change, the table its effect lands in and where the 2xx answer names the row.
+EFFECTS: dict[str, tuple[str, Any]] = {
+    "game": ("games", lambda body: body["id"]),
+    "purchase": ("purchases", lambda body: body["purchaseId"]),
+    "withdrawal": ("withdrawals", lambda body: body["withdrawal"]["id"]),
+    "deposit": ("deposit_intents", lambda body: body["intentId"]),
+}
+
+
+def _by_user(engine: Engine, sql: str, users: Sequence[Any]) -> dict[str, list[Any]]:
+    rows: dict[str, list[Any]] = defaultdict(list)
+    if not users:
+        return rows
+    query = text(sql).bindparams(bindparam("users", expanding=True))
+    with engine.connect() as conn:
+        for row in conn.execute(query, {"users": list(users)}):
+            rows[str(row[0])].append(row)
+    return rows
+
+
+def check_effects(engine: Engine, records: Iterable[ClientRecord]) -> Check:
+    """Per user and kind: every 2xx names its own row (two changes never share one), and the rows are
+    exactly those, plus at most one per change whose outcome the client never learned."""
+    check = Check("one row per change that got a 2xx (games, purchases, withdrawals, deposit intents)")
+    records = list(records)
+    users = [r.player.user_id for r in records]
+    for kind, (table, row_id) in EFFECTS.items():
+        rows = _by_user(engine, f"SELECT user_id, id FROM {table} WHERE user_id IN :users", users)  # noqa: S608
+        for record in records:
+            changes = [c for c in record.changes if c.kind == kind]
+            have = {str(r[1]) for r in rows.get(str(record.player.user_id), [])}
+            named = [str(row_id(c.body)) for c in changes if c.applied]
+            unknown = sum(1 for c in changes if c.unknown)
+            check.checked += len(changes)
+            who = f"user {record.player.user_id} ({'keyed' if record.careful else 'keyless'}) {kind}"
+            if len(set(named)) != len(named):
+                check.fail(f"{who}: {len(named)} answers 2xx name only {len(set(named))} rows")
+            if missing := set(named) - have:
+                check.fail(f"{who}: answered 2xx but no row: {sorted(missing)[:3]}")
+            extra = have - set(named)
+            if len(extra) > unknown:
+                check.fail(f"{who}: {len(extra)} rows nobody got a 2xx for, {unknown} outcomes unknown")
+    return check
+
+
+def check_moves(engine: Engine, records: Iterable[ClientRecord]) -> Check:
+    """The moves recorded per game are the ones the client got a 200 for, in order: a retried action
+    is never applied twice. A move whose outcome the client does not know may or may not be there."""
+    check = Check("every game's recorded moves = the actions answered 200, in order")
+    records = list(records)
+    rows = _by_user(
+        engine,
+        "SELECT g.user_id, g.id, m.move FROM games g LEFT JOIN game_moves m ON m.game_id = g.id "
+        "WHERE g.user_id IN :users ORDER BY g.user_id, g.id, m.id",
+        [r.player.user_id for r in records],
+    )
+    for record in records:
+        stored: dict[str, list[str]] = defaultdict(list)
+        for _, game_id, move in rows.get(str(record.player.user_id), []):
+            stored[str(game_id)] += [move] if move is not None else []
+        for game_id, moves in stored.items():
+            check.checked += 1
+            seen = record.moves.get(game_id)
+            unknown = record.unknown_moves.get(game_id, 0)
+            if seen is None:
+                if moves != ["deal"]:
+                    check.fail(f"game {game_id} the client never saw has moves {moves}")
+                continue
+            if unknown == 0 and moves != seen:
+                check.fail(f"game {game_id}: stored {moves}, answered 200 {seen}")
+            elif unknown and not (_subsequence(seen, moves) and len(moves) <= len(seen) + unknown):
+                check.fail(f"game {game_id}: stored {moves}, answered 200 {seen}, {unknown} unknown")
+    return check
+
+
+def _subsequence(part: list[str], whole: list[str]) -> bool:
+    rest = iter(whole)
+    return all(item in rest for item in part)
+
+
+def check_game_views(client: Client, records: Iterable[ClientRecord], workers: int = 16) -> Check:
+    """The client's last view of each game (its last answer about it) is GET /api/game/{id} now:
+    nothing happened to a game behind its player's back. The balance is only in action answers."""
+    check = Check("the client's last view of each game = GET /api/game/{id}")
+    wanted = [(r.player.token, v) for r in records for v in r.views.values() if v is not None]
+
+    def compare(item: tuple[str, dict[str, Any]]) -> str | None:
+        token, view = item
+        answer = client.get(f"/api/game/{view['id']}", token)
+        if answer.status != 200:
+            return f"game {view['id']}: GET answered {answer.status}"
+        seen = {k: v for k, v in view.items() if k != "balance"}
+        if answer.body != seen:
+            diff = sorted(k for k in set(seen) | set(answer.body) if seen.get(k) != answer.body.get(k))
+            return f"game {view['id']}: differs in {diff}: saw {json.dumps({k: seen.get(k) for k in diff})[:300]}"
+        return None
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for problem in pool.map(compare, wanted):
+            check.checked += 1
+            if problem:
+                check.fail(problem)
+    return check
+
+
+def check_idempotency_keys(engine: Engine, records: Iterable[ClientRecord]) -> Check:
+    """One idempotency_keys row per key that got a 2xx, holding that very answer; none for a key that
+    got a 4xx (a failure stores nothing); none the players never sent."""
+    check = Check("one idempotency_keys row per key answered 2xx, with that status and response")
+    records = list(records)
+    rows = _by_user(
+        engine,
+        "SELECT user_id, key, status_code, response FROM idempotency_keys WHERE user_id IN :users",
+        [r.player.user_id for r in records],
+    )
+    for record in records:
+        stored = {row.key: row for row in rows.get(str(record.player.user_id), [])}
+        sent = {c.key: c for c in record.changes if c.key}
+        who = f"user {record.player.user_id}"
+        for key, change in sent.items():
+            check.checked += 1
+            row = stored.get(key)
+            if change.applied:
+                if row is None:
+                    check.fail(f"{who} {change.kind} key {key}: answered {change.status}, no row")
+                elif row.status_code != change.status or row.response != change.body:
+                    check.fail(
+                        f"{who} {change.kind} key {key}: stored {row.status_code} {json.dumps(row.response)[:120]}, "
+                        f"answered {change.status} {json.dumps(change.body)[:120]}"
+                    )
+            elif row is not None and not change.unknown:
+                check.fail(f"{who} {change.kind} key {key}: answered {change.status} yet stored {row.status_code}")
+        for key in set(stored) - set(sent):
+            check.fail(f"{who}: a row for key {key} nobody sent")
+        if not record.careful and stored:
+            check.fail(f"{who} sent no key yet has {len(stored)} rows")
+    return check
+
+
+def check_all(
+    env: dict[str, str],
+    engine: Engine,
+    records: Sequence[ClientRecord] = (),
+    client: Client | None = None,
+) -> dict[str, Check]:
     checks = [
         check_balances(engine),
         check_chain(engine),
@@ -332,6 +486,11 @@ def check_all(env: dict[str, str], engine: Engine) -> dict[str, Check]:
         check_audit(engine),
         check_stats(engine),
     ]
+    if records:
+        checks += [check_effects(engine, records), check_moves(engine, records)]
+        checks.append(check_idempotency_keys(engine, records))
+        if client is not None:
+            checks.append(check_game_views(client, records))
     return {c.name: c for c in checks}
 
 

@@ -1,8 +1,13 @@
 """Concurrent players doing the full mix in a loop: rounds with every action the game offers
 (hit, stand, double_down, insurance, split, surrender, split_hit, split_stand, as `legalActions`
 allow), wallet, history with cursors and filters, stats, the ledger followed through its cursors,
-store purchases, withdrawals and user updates. One thread per player, as a player plays one game
-at a time."""
+store purchases, deposit intents, withdrawals and user updates. One thread per player, as a player
+plays one game at a time.
+
+Two kinds of player, so both paths of the API stay exercised: careful ones (two in three) send a
+fresh Idempotency-Key per intended change and retry it with the same key (RetryPolicy), reads too;
+the others send no key and never retry. Every change and its final answer is kept in the player's
+`ClientRecord`, which the invariants compare with what the database holds."""
 
 # ruff: noqa: S311 - the players' dice need no secrecy
 from __future__ import annotations
@@ -17,15 +22,56 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 
-from reliability.client import Client, Response
+from reliability.client import Client, Response, RetryPolicy
 from reliability.players import Player
 
 BETS = ["1", "2", "5", "10", "2.5", "1.25"]
 FILTERS = ["all", "WIN", "LOSE", "PUSH", "BLACKJACK"]
 # How eagerly an offered action is taken; the rest of the time hit/stand follow the hand's total.
 EAGER = {"insurance": 0.6, "split": 0.8, "double_down": 0.25, "surrender": 0.1}
+
+
+CAREFUL_EVERY = 3  # players i % 3 != 2 are careful: two in three
+
+
+@dataclass
+class Change:
+    """One intended state change and the final answer the client got for it (after any retries)."""
+
+    kind: str  # game, action, purchase, deposit, withdrawal, user
+    key: str | None
+    status: int | None  # None: no answer at all
+    body: Any = None
+    replayed: bool = False
+    game_id: str | None = None  # actions
+
+    @property
+    def applied(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+    @property
+    def unknown(self) -> bool:
+        """The client cannot tell whether it took effect (no answer, or a 5xx)."""
+        return self.status is None or self.status >= 500
+
+
+@dataclass
+class ClientRecord:
+    """What one player knows: its changes, and per game the moves answered 200 and its last view."""
+
+    player: Player
+    careful: bool
+    changes: list[Change] = field(default_factory=list)
+    moves: dict[str, list[str]] = field(default_factory=dict)
+    unknown_moves: Counter[str] = field(default_factory=Counter)
+    # The last view of each game; None while an action's outcome is unknown (until a fresh read).
+    views: dict[str, dict[str, Any] | None] = field(default_factory=dict)
+
+    def saw(self, game: dict[str, Any]) -> None:
+        self.moves.setdefault(game["id"], ["deal"])
+        self.views[game["id"]] = game
 
 
 @dataclass
@@ -35,6 +81,7 @@ class LoadResult:
     actions: Counter[str] = field(default_factory=Counter)
     unexpected: Counter[str] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
+    records: list[ClientRecord] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def count(self, what: str, counter: str = "actions") -> None:
@@ -48,7 +95,24 @@ class LoadResult:
             "actions": dict(sorted(self.actions.items())),
             "unexpectedStatuses": dict(sorted(self.unexpected.items())),
             "driverErrors": self.errors[:20],
+            "clients": {
+                "careful": sum(1 for r in self.records if r.careful),
+                "keyless": sum(1 for r in self.records if not r.careful),
+            },
+            "changes": {
+                kind: dict(sorted(Counter(_outcome(c) for c in changes).items()))
+                for kind, changes in sorted(
+                    {
+                        k: [c for r in self.records for c in r.changes if ("keyed" if c.key else "keyless") == k]
+                        for k in ("keyed", "keyless")
+                    }.items()
+                )
+            },
         }
+
+
+def _outcome(change: Change) -> str:
+    return "no answer" if change.status is None else str(change.status)
 
 
 def _choose(game: dict[str, Any], rng: random.Random) -> str:
@@ -69,52 +133,78 @@ def _choose(game: dict[str, Any], rng: random.Random) -> str:
 
 
 class LoadPlayer:
-    def __init__(self, client: Client, player: Player, engine: Engine, result: LoadResult, seed: int) -> None:
+    def __init__(
+        self, client: Client, player: Player, engine: Engine, result: LoadResult, seed: int, careful: bool = True
+    ) -> None:
         self.client, self.player, self.engine, self.result = client, player, engine, result
         self.rng = random.Random(seed)
         self.items: list[dict[str, Any]] = []
+        self.record = ClientRecord(player, careful)
+        self.retry = RetryPolicy() if careful else None
 
     @property
     def token(self) -> str:
         return self.player.token
 
-    def _expect(self, response: Response, *ok: int) -> bool:
+    def _expect(self, response: Response | None, *ok: int) -> bool:
         """Statuses outside `ok` and the game's documented 4xx are counted (5xx also in the tally)."""
-        if response.status in ok:
+        if response is not None and response.status in ok:
             return True
-        if response.status < 500:
+        if response is not None and response.status < 500:
             self.result.count(f"{response.status} {response.body!r:.120}", "unexpected")
         else:
             time.sleep(0.1)  # an outage: do not spin
         return False
 
-    def _active_game(self) -> str | None:
-        """After an interrupted request (a 5xx, a killed container) the game may exist without us
-        knowing its id: the database knows."""
-        try:
-            with self.engine.connect() as conn:
-                row = conn.execute(
-                    text("SELECT id FROM games WHERE user_id = :u AND ended_at IS NULL"), {"u": self.player.user_id}
-                ).first()
-        except Exception:
-            return None
-        return str(row[0]) if row else None
+    def _get(self, path: str, token: bool = True) -> Response | None:
+        return self.client.send("GET", path, token=self.token if token else None, retry=self.retry)
+
+    def _change(self, kind: str, method: str, path: str, body: dict[str, Any], **extra: Any) -> Response | None:
+        """A state change: a fresh key per intended change when careful; recorded with its final answer."""
+        key = str(uuid.uuid4()) if self.record.careful else None
+        answer = self.client.send(method, path, body, self.token, key=key, retry=self.retry)
+        self.record.changes.append(
+            Change(
+                kind,
+                key,
+                answer.status if answer else None,
+                answer.body if answer else None,
+                bool(answer and answer.replayed),
+                **extra,
+            )
+        )
+        return answer
 
     def _game(self, game_id: str) -> dict[str, Any] | None:
-        response = self.client.get(f"/api/game/{game_id}", self.token)
-        return response.body if response.status == 200 else None
+        response = self._get(f"/api/game/{game_id}")
+        if response is None or response.status != 200:
+            return None
+        self.record.saw(response.body)
+        return response.body
+
+    def _active_game(self) -> dict[str, Any] | None:
+        """After an interrupted create the game may exist without us knowing its id: the API says
+        (GET /api/game/active, the documented way to resume)."""
+        response = self._get("/api/game/active")
+        if response is None or response.status != 200:
+            return None
+        self.record.saw(response.body)
+        return response.body
 
     def play_round(self) -> None:
-        created = self.client.post(
-            "/api/game", {"betAmount": self.rng.choice(BETS), "clientSeed": uuid.uuid4().hex[:16]}, self.token
-        )
-        if created.status == 201:
-            game: dict[str, Any] | None = created.body
-        elif created.status == 409 or created.status >= 500:
-            if created.status >= 500:
-                time.sleep(0.1)
-            game_id = self._active_game()
-            game = self._game(game_id) if game_id else None
+        body = {"betAmount": self.rng.choice(BETS), "clientSeed": uuid.uuid4().hex[:16]}
+        created = self._change("game", "POST", "/api/game", body)
+        game: dict[str, Any] | None
+        if created is not None and created.status == 201:
+            game = created.body
+            self.record.saw(created.body)
+        elif created is not None and created.status == 409:
+            details = created.body.get("details") if isinstance(created.body, dict) else None
+            open_id = details.get("gameId") if isinstance(details, dict) else None
+            game = self._game(open_id) if open_id else self._active_game()
+        elif created is None or created.status >= 500:
+            time.sleep(0.1)
+            game = self._active_game()
         else:
             self._expect(created, 201)
             return
@@ -127,16 +217,21 @@ class LoadPlayer:
                     self.result.rounds += 1
                 return
             action = _choose(game, self.rng)
-            body: dict[str, Any] = {"gameId": game["id"], "action": action}
+            body = {"gameId": game["id"], "action": action}
             if action == "insurance" and self.rng.random() < 0.5:
                 body["payload"] = {"amount": str(Decimal(game["betAmount"]) / 4)}
-            answer = self.client.post("/api/game/action", body, self.token)
+            answer = self._change("action", "POST", "/api/game/action", body, game_id=game["id"])
             self.result.count(action)
-            if answer.status == 200:
+            if answer is not None and answer.status == 200:
+                self.record.moves[game["id"]].append(action)
+                self.record.saw(answer.body)
                 game = answer.body
                 continue
-            # The action may or may not have applied: read the game again.
-            if answer.status != 409:
+            if answer is None or answer.status >= 500:
+                # The action may or may not have applied: read the game again.
+                self.record.unknown_moves[game["id"]] += 1
+                self.record.views[game["id"]] = None
+            if answer is not None and answer.status != 409:
                 self._expect(answer, 200)
             again = self._game(game["id"])
             if again is None:
@@ -147,7 +242,7 @@ class LoadPlayer:
         limit = self.rng.randint(1, 20)
         query = f"/api/history?limit={limit}&resultFilter={self.rng.choice(FILTERS)}"
         for _ in range(3):
-            page = self.client.get(query, self.token)
+            page = self._get(query)
             if not self._expect(page, 200) or not page.body.get("nextCursor"):
                 return
             query = f"/api/history?limit={limit}&cursor={page.body['nextCursor']}"
@@ -156,9 +251,7 @@ class LoadPlayer:
         limit = self.rng.choice([5, 20, 50])
         cursor = None
         for _ in range(5):
-            page = self.client.get(
-                f"/api/transactions?limit={limit}" + (f"&cursor={cursor}" if cursor else ""), self.token
-            )
+            page = self._get(f"/api/transactions?limit={limit}" + (f"&cursor={cursor}" if cursor else ""))
             if not self._expect(page, 200):
                 return
             self.player.ledger_ids.update(t["id"] for t in page.body["transactions"])
@@ -168,38 +261,37 @@ class LoadPlayer:
 
     def buy(self) -> None:
         if not self.items:
-            listed = self.client.get("/api/store/items")
+            listed = self._get("/api/store/items", token=False)
             if not self._expect(listed, 200):
                 return
             self.items = listed.body["items"]
         item = self.rng.choice(self.items)
-        self._expect(
-            self.client.post(
-                "/api/store/purchase", {"itemId": item["id"], "quantity": self.rng.randint(1, 2)}, self.token
-            ),
-            201,
-            402,
-        )
+        body = {"itemId": item["id"], "quantity": self.rng.randint(1, 2)}
+        self._expect(self._change("purchase", "POST", "/api/store/purchase", body), 201, 402)
 
     def withdraw(self) -> None:
         body = {"amount": self.rng.choice(["1", "0.5"]), "walletAddress": self.player.address}
-        self._expect(self.client.post("/api/withdraw", body, self.token), 201, 402)
+        self._expect(self._change("withdrawal", "POST", "/api/withdraw", body), 201, 402)
+
+    def deposit(self) -> None:
+        body = {"amount": self.rng.choice(["10", "25.5"]), "currency": "GBC"}
+        self._expect(self._change("deposit", "POST", "/api/deposit", body), 201)
 
     def update_user(self) -> None:
         body: dict[str, Any] = {"settings": {"soundEnabled": self.rng.random() < 0.5, "musicEnabled": False}}
         if self.rng.random() < 0.3:
             body["username"] = f"p{uuid.uuid4().hex[:12]}"
-        self._expect(self.client.request("PATCH", "/api/user", body, self.token), 200, 409)
+        self._expect(self._change("user", "PATCH", "/api/user", body), 200, 409)
 
     def step(self) -> None:
         self.play_round()
         rng = self.rng
         if rng.random() < 0.5:
-            self._expect(self.client.get("/api/wallet", self.token), 200)
+            self._expect(self._get("/api/wallet"), 200)
         if rng.random() < 0.3:
             self.read_history()
         if rng.random() < 0.2:
-            self._expect(self.client.get("/api/stats", self.token), 200)
+            self._expect(self._get("/api/stats"), 200)
         if rng.random() < 0.3:
             self.read_ledger()
         if rng.random() < 0.1:
@@ -208,9 +300,11 @@ class LoadPlayer:
             self.withdraw()
         if rng.random() < 0.05:
             self.update_user()
+        if rng.random() < 0.03:
+            self.deposit()
         if self.player.games and rng.random() < 0.1:
             game_id = rng.choice(sorted(self.player.games))
-            self._expect(self.client.get(f"/api/game/{game_id}", self.token), 200)
+            self._expect(self._get(f"/api/game/{game_id}"), 200)
 
     def run(self, until: float, stop: threading.Event) -> None:
         while time.monotonic() < until and not stop.is_set():
@@ -234,7 +328,11 @@ def run_load(
     stop = stop or threading.Event()
     started = time.monotonic()
     until = started + seconds
-    drivers = [LoadPlayer(client, p, engine, result, seed * 1000 + i) for i, p in enumerate(players)]
+    drivers = [
+        LoadPlayer(client, p, engine, result, seed * 1000 + i, careful=i % CAREFUL_EVERY != CAREFUL_EVERY - 1)
+        for i, p in enumerate(players)
+    ]
+    result.records = [d.record for d in drivers]
     with ThreadPoolExecutor(max_workers=len(drivers)) as pool:
         for future in [pool.submit(d.run, until, stop) for d in drivers]:
             future.result()

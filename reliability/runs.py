@@ -8,6 +8,7 @@ import json
 import os
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -18,7 +19,7 @@ from reliability import invariants
 from reliability.client import Client
 from reliability.faults import ControlApiMissing, FaultPlan, classify, run_faults
 from reliability.leaks import prepare_players, run_leak_check
-from reliability.load import run_load
+from reliability.load import ClientRecord, run_load
 from reliability.players import database, sign_in_many
 from reliability.schemathesis_run import run_schemathesis
 from reliability.stack import ROOT, LocalStack
@@ -64,10 +65,11 @@ def write_report(run: str, report: dict[str, Any]) -> Path:
     return path
 
 
-def _invariants(stack: LocalStack, engine: Any, timeout: float) -> dict[str, Any]:
+def _invariants(stack: LocalStack, engine: Any, timeout: float, records: Sequence[ClientRecord] = ()) -> dict[str, Any]:
     # Stats and audit rows come from jobs: let the sweep and the workers finish first.
     drained = invariants.drain(stack.env, engine, timeout)
-    checks = invariants.check_all(stack.env, engine)
+    # A client of its own: the checks' reads must not count as the load's requests.
+    checks = invariants.check_all(stack.env, engine, records, Client(stack.base))
     return {
         "drain": drained,
         "checks": {name: c.as_dict() for name, c in checks.items()},
@@ -102,7 +104,7 @@ def load(stack: LocalStack, budgets: Budgets) -> dict[str, Any]:
             "players": len(players),
             **result.summary(),
             "http": client.tally.summary(),
-            "invariants": _invariants(stack, engine, budgets.drain_timeout),
+            "invariants": _invariants(stack, engine, budgets.drain_timeout, result.records),
         }
     finally:
         engine.dispose()
@@ -158,7 +160,7 @@ def faults(stack: LocalStack, budgets: Budgets) -> dict[str, Any]:
             load=load_result.summary() if load_result else None,
             http=client.tally.summary(),
             serverErrors=classify(client.tally.server_errors, injected),
-            invariants=_invariants(stack, engine, budgets.drain_timeout),
+            invariants=_invariants(stack, engine, budgets.drain_timeout, load_result.records if load_result else ()),
         )
     finally:
         engine.dispose()
@@ -194,11 +196,19 @@ def summary(report: dict[str, Any]) -> str:
             f"  requests {http['requests']}, 5xx {http['serverErrors']}, transport errors {http['transportErrors']}"
         )
         lines += [f"    5xx {k}: {n}" for k, n in http["serverErrorsByRoute"].items()]
+        lines.append(
+            f"  sent {http['sent']}, retries {http['retries']} {http['retriesByRoute']}, "
+            f"replays {http['replays']} {http['replaysByRoute']}"
+        )
+        lines.append(f"  final 5xx/no answer after retries {http['final5xx']} {http['final5xxByRoute']}")
+        if http["gaveUpByRoute"]:
+            lines.append(f"  gave up retrying: {http['gaveUpByRoute']}")
     if run == "load":
         lines.append(
             f"  {report['players']} players, {report['rounds']} rounds in {report['durationSeconds']} s; "
             f"actions {report['actions']}"
         )
+        lines.append(f"  changes by final answer {report['changes']}")
         if report["unexpectedStatuses"]:
             lines.append(f"  unexpected 4xx: {report['unexpectedStatuses']}")
     if run == "faults":
@@ -207,6 +217,8 @@ def summary(report: dict[str, Any]) -> str:
         for f in report.get("faults", []):
             lines.append(f"  fault {f['fault']}: outage {f['outageSeconds']} s, recovered {f['recovered']}")
         lines.append(f"  5xx under faults: {report.get('serverErrors')}")
+        if report.get("load"):
+            lines.append(f"  changes by final answer {report['load']['changes']}")
     if run == "leaks":
         lines.append(
             f"  {report['users']} users, {report['reads']} reads, {report['rowsChecked']} rows checked, "

@@ -26,6 +26,11 @@ def test_no_request_under_load_gets_a_server_error(report):
     assert not report["http"]["transportErrors"], report["http"]["transportErrors"]
 
 
+def test_keyed_and_keyless_players_both_change_state(report):
+    assert report["clients"]["careful"] and report["clients"]["keyless"], report["clients"]
+    assert report["changes"].get("keyed") and report["changes"].get("keyless"), report["changes"]
+
+
 def test_the_queues_drain_after_the_load(report):
     assert not report["invariants"]["drain"].get("timedOut"), report["invariants"]["drain"]
 
@@ -41,6 +46,10 @@ def test_the_queues_drain_after_the_load(report):
         "DLQs empty and queues drained",
         "one game.end audit row per ended game; one audit row per processed audit job",
         "precomputed totalHands = ended games, per user",
+        "one row per change that got a 2xx (games, purchases, withdrawals, deposit intents)",
+        "every game's recorded moves = the actions answered 200, in order",
+        "one idempotency_keys row per key answered 2xx, with that status and response",
+        "the client's last view of each game = GET /api/game/{id}",
     ],
 )
 def test_the_invariant_holds_after_the_load(report, check):
