@@ -24,5 +24,8 @@ router = APIGatewayRouter()
 )
 def patch_user(update: UserUpdate) -> dict[str, Any]:
     user_id = ensure_same_user(router, update.user_id)
+    changes = update.model_dump(include={"username", "email"}, exclude_unset=True)
+    if update.settings is not None:
+        changes["settings"] = update.settings.model_dump(by_alias=True, exclude_none=True)
     identity = router.current_event.request_context.identity
-    return update_user(user_id, update, RequestMeta(ip_address=identity.source_ip, user_agent=identity.user_agent))
+    return update_user(user_id, changes, RequestMeta(ip_address=identity.source_ip, user_agent=identity.user_agent))

@@ -12,17 +12,16 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
 from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 from typing import Any
 
 from gbc.errors import DomainError
+from gbc.text import unstorable
 
 MAX_BODY_BYTES = 16 * 1024  # the largest real body (a signed sign-in message) is under 3 KiB
 MAX_DEPTH = 16  # our deepest schema nests 3 levels
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 class RequestRejected(DomainError):
@@ -33,16 +32,6 @@ class RequestRejected(DomainError):
         self.status = status
         if details is not None:
             self.details = details
-
-
-def unstorable(text: str) -> bool:
-    """True if PostgreSQL could not store the string (NUL) or pg8000 could not encode it (a surrogate)."""
-    return _UNSTORABLE.search(text) is not None
-
-
-def storable_text(text: str, max_length: int) -> str:
-    """A header-like value made storable (unstorable characters replaced), cut to a column's length."""
-    return _UNSTORABLE.sub("\ufffd", text)[:max_length]
 
 
 def _reject_constant(name: str) -> Any:

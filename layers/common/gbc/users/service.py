@@ -9,8 +9,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from gbc.api.request_guard import storable_text
-from gbc.api.schemas import UserUpdate
 from gbc.cache.query_cache import invalidate_after_commit, invalidate_leaderboards
 from gbc.chain.address import checksum
 from gbc.data.models import User
@@ -19,6 +17,7 @@ from gbc.errors import Conflict, NotFound
 from gbc.money import money_str
 from gbc.queue.jobs import AuditLogPayload
 from gbc.queue.outbox import enqueue_job
+from gbc.text import storable_text
 
 
 @dataclass(frozen=True)
@@ -48,10 +47,9 @@ def user_view(user: User) -> dict[str, Any]:
     }
 
 
-def update_user(user_id: uuid.UUID, update: UserUpdate, meta: RequestMeta) -> dict[str, Any]:
-    changes = update.model_dump(include={"username", "email"}, exclude_unset=True)
-    if update.settings is not None:
-        changes["settings"] = update.settings.model_dump(by_alias=True, exclude_none=True)
+def update_user(user_id: uuid.UUID, changes: dict[str, Any], meta: RequestMeta) -> dict[str, Any]:
+    """Apply validated changes ({username?, email?, settings?}; settings merged into the stored ones)."""
+    changes = dict(changes)
     try:
         with unit_of_work() as uow:
             user = uow.session.scalar(select(User).where(User.id == user_id).with_for_update())
