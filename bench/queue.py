@@ -37,11 +37,14 @@ def _users(count: int) -> list[tuple[uuid.UUID, str]]:
 def _payload_factories(users: list[tuple[uuid.UUID, str]], count: int) -> dict[str, Callable[[int], Any]]:
     from gbc.data.models import GameResult, Withdrawal
     from gbc.data.transaction import unit_of_work
-    from gbc.queue.jobs import (
+    from gbc.messages import (
         AuditLogPayload,
         ChainEventPayload,
+        DepositEventPayload,
+        FaucetEventPayload,
         StatsRecomputePayload,
         TransactionCreatePayload,
+        WithdrawEventPayload,
     )
     from tests.support.games import add_ended_games
 
@@ -63,9 +66,11 @@ def _payload_factories(users: list[tuple[uuid.UUID, str]], count: int) -> dict[s
     for user_id, _ in users[:20]:
         add_ended_games(user_id, [GameResult.WIN, GameResult.LOSE, GameResult.PUSH, GameResult.BLACKJACK] * 25)
 
-    def chain(i: int, nonce: int | None = None) -> ChainEventPayload:
+    def chain(
+        i: int, nonce: int | None = None, kind: type[ChainEventPayload] = DepositEventPayload
+    ) -> ChainEventPayload:
         user = users[i % len(users)]
-        return ChainEventPayload(
+        return kind(
             chainId=31337,
             txHash="0x" + uuid.uuid4().hex * 2,
             logIndex=0,
@@ -83,8 +88,8 @@ def _payload_factories(users: list[tuple[uuid.UUID, str]], count: int) -> dict[s
         ),
         "stats:recompute": lambda i: StatsRecomputePayload(userId=users[i % 20][0]),
         "blockchain:deposit": chain,
-        "blockchain:faucet": chain,
-        "blockchain:withdraw": lambda i: chain(i, nonce=nonce_base + i),
+        "blockchain:faucet": lambda i: chain(i, kind=FaucetEventPayload),
+        "blockchain:withdraw": lambda i: chain(i, nonce=nonce_base + i, kind=WithdrawEventPayload),
     }
 
 
@@ -106,7 +111,7 @@ def worker_throughput(jobs_per_type: int) -> dict[str, Any]:
         for start in range(0, jobs_per_type, BATCH):
             messages = []
             for i in range(start, min(start + BATCH, jobs_per_type)):
-                job = new_job(job_type, factory(i))  # type: ignore[arg-type]
+                job = new_job(factory(i))
                 messages.append(
                     {
                         "MessageId": str(job.id),
@@ -138,14 +143,14 @@ def worker_throughput(jobs_per_type: int) -> dict[str, Any]:
 
 def enqueue_latency(count: int) -> dict[str, Any]:
     """enqueue_job in its own transaction: outbox insert, commit, SendMessageBatch, outbox delete."""
-    from gbc.queue.jobs import AuditLogPayload
+    from gbc.messages import AuditLogPayload
     from gbc.queue.outbox import enqueue_job
 
     samples = []
     started = time.perf_counter()
     for i in range(count):
         t = time.perf_counter()
-        enqueue_job("audit:log", AuditLogPayload(action=f"latency-{i}", resource="bench"))
+        enqueue_job(AuditLogPayload(action=f"latency-{i}", resource="bench"))
         samples.append((time.perf_counter() - t) * 1000)
     return summarize(samples, time.perf_counter() - started)
 
@@ -153,14 +158,14 @@ def enqueue_latency(count: int) -> dict[str, Any]:
 def enqueue_to_processed(count: int, rate_per_s: float) -> dict[str, Any]:
     """Jobs enqueued at a steady rate; latency = the worker's commit time - the job's createdAt."""
     from gbc.data.database import get_engine
-    from gbc.queue.jobs import AuditLogPayload
+    from gbc.messages import AuditLogPayload
     from gbc.queue.outbox import enqueue_job
 
     ids = []
     interval = 1 / rate_per_s
     started = time.perf_counter()
     for i in range(count):
-        ids.append(enqueue_job("audit:log", AuditLogPayload(action=f"e2p-{i}", resource="bench")))
+        ids.append(enqueue_job(AuditLogPayload(action=f"e2p-{i}", resource="bench")))
         time.sleep(max(0.0, started + (i + 1) * interval - time.perf_counter()))
     deadline = time.monotonic() + 60
     query = text("SELECT job_id, extract(epoch FROM processed_at) * 1000 FROM processed_jobs WHERE job_id = ANY(:ids)")

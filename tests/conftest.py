@@ -42,6 +42,16 @@ os.environ.update(
 os.environ.pop("SQS_ENDPOINT_URL", None)
 
 
+def _as_a_function() -> None:
+    """In-process tests run domain code the way a function does: with direct processing installed."""
+    from gbc.jobs import install_direct_processing
+
+    install_direct_processing()
+
+
+_as_a_function()
+
+
 def reset_clients() -> None:
     """Forget the per-container singletons so the next use reads the current environment."""
     from gbc.cache.client import redis_client, redis_probe_client

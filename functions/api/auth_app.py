@@ -12,8 +12,12 @@ from gbc.api.resolver import api_resolver
 from gbc.api.responses import WITH_BODY, documented
 from gbc.api.schemas import NonceRequest, VerifyRequest
 from gbc.auth import service
+from gbc.jobs import install_direct_processing
 from gbc.observability import logger, metrics, tracer
 from gbc.users.service import RequestMeta
+
+# When SQS cannot be reached, the jobs this function enqueues are processed here (gbc.jobs).
+install_direct_processing()
 
 app = api_resolver()
 

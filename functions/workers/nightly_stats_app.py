@@ -6,8 +6,12 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from gbc.jobs import install_direct_processing
 from gbc.observability import logger
 from gbc.stats.nightly import fan_out_recompute
+
+# When SQS cannot be reached, the jobs this function enqueues are processed here (gbc.jobs).
+install_direct_processing()
 
 
 @logger.inject_lambda_context

@@ -1,7 +1,7 @@
 """The SQS worker: one record at a time, partial batch responses (ReportBatchItemFailures).
 
 A record that fails gets its visibility timeout set from its receive count (exponential backoff with
-jitter) before it goes back to the queue; after 3 receives the redrive policy moves it to the DLQ.
+jitter) before it goes back to the queue; after maxReceiveCount (8) receives the redrive policy moves it to the DLQ.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
+from gbc.jobs.runner import run_job
 from gbc.observability import logger, metrics, tracer
 from gbc.queue import retention
 from gbc.queue.backoff import visibility_delay
 from gbc.queue.jobs import Job
 from gbc.queue.sqs import queue_url_for_arn, sqs_client
-from gbc.queue.worker import run_job
 from gbc.settings import get_settings
 
 

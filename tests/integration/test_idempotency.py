@@ -172,7 +172,7 @@ def test_a_failing_statement_inside_a_keyed_request_still_gets_its_clear_answer(
 def test_a_keyed_request_that_swallowed_a_failed_part_never_commits_its_after_commit_work(db):
     """Jobs enqueued in a part that rolled back must not be sent: such a request is refused whole."""
     from gbc.data.transaction import shared_unit_of_work
-    from gbc.queue.jobs import AuditLogPayload
+    from gbc.messages import AuditLogPayload
     from gbc.queue.outbox import enqueue_job
 
     sent: list[str] = []
@@ -180,7 +180,7 @@ def test_a_keyed_request_that_swallowed_a_failed_part_never_commits_its_after_co
         outer.after_commit(lambda: sent.append("outer"))
         try:
             with unit_of_work() as part:
-                enqueue_job("audit:log", AuditLogPayload(action="rolled.back", resource="user"), part)
+                enqueue_job(AuditLogPayload(action="rolled.back", resource="user"), part)
                 raise ValueError("this part fails")
         except ValueError:
             pass  # swallowed: the request would go on as if nothing happened

@@ -15,7 +15,7 @@ from gbc.cache import query_cache
 from gbc.cache.client import redis_client
 from gbc.cache.query_cache import _gen_key, cache_query, invalidate_user_caches
 from gbc.data.models import GameResult
-from gbc.queue.jobs import ChainEventPayload, StatsRecomputePayload
+from gbc.messages import DepositEventPayload, FaucetEventPayload, StatsRecomputePayload, WithdrawEventPayload
 from gbc.queue.outbox import enqueue_job
 from tests.conftest import reset_clients
 from tests.support.api import call_api
@@ -156,10 +156,9 @@ def test_read_your_writes_game_end_and_stats_job(db, services):
 def test_read_your_writes_chain_credits_and_recompute(db, services):
     user = make_user()
     _warm(user)
-    for kind, amount, log_index in (("blockchain:deposit", "7", 0), ("blockchain:faucet", "3", 1)):
+    for kind, amount, log_index in ((DepositEventPayload, "7", 0), (FaucetEventPayload, "3", 1)):
         enqueue_job(
-            kind,
-            ChainEventPayload(
+            kind(
                 chainId=1,
                 txHash="0x" + "cd" * 32,
                 logIndex=log_index,
@@ -174,7 +173,7 @@ def test_read_your_writes_chain_credits_and_recompute(db, services):
     assert wallet["balance"] == "10" and wallet["totalDeposited"] == "7"
     assert {t["type"] for t in ledger["transactions"]} == {"DEPOSIT", "FAUCET"}
     add_ended_games(user.id, [GameResult.WIN])
-    enqueue_job("stats:recompute", StatsRecomputePayload(userId=user.id))
+    enqueue_job(StatsRecomputePayload(userId=user.id))
     run_worker(receive(services["queues"]["JobsQueue"]))
     assert call_api("GET", "/api/stats", user_id=user.id).body["totalHands"] == 1
 
@@ -216,8 +215,7 @@ def test_read_your_writes_withdrawal_completed_on_chain(db, services):
     assert _warm(user)[0]["pendingWithdrawalTotal"] == "20"
     receive(services["queues"]["JobsQueue"])  # the audit job, not needed here
     enqueue_job(
-        "blockchain:withdraw",
-        ChainEventPayload(
+        WithdrawEventPayload(
             chainId=1,
             txHash="0x" + "ef" * 32,
             logIndex=0,

@@ -25,17 +25,19 @@ from gbc.data.models import (
     WithdrawalStatus,
 )
 from gbc.data.transaction import unit_of_work
+from gbc.jobs.runner import is_database_outage
+from gbc.messages import AuditLogPayload, ChainEventPayload, StatsRecomputePayload, TransactionCreatePayload
 from gbc.queue import backoff, publisher, redrive, retention
-from gbc.queue.jobs import AuditLogPayload, ChainEventPayload, StatsRecomputePayload, TransactionCreatePayload, new_job
+from gbc.queue.jobs import new_job
 from gbc.queue.outbox import enqueue_job, sweep_outbox
 from gbc.queue.sqs import sqs_client
 from gbc.queue.status import get_queue_stats
-from gbc.queue.worker import is_database_outage
 from gbc.stats.nightly import fan_out_recompute
 from gbc.stats.service import public, stats_key
 from tests.conftest import reset_clients
 from tests.support.factories import make_user
 from tests.support.games import add_ended_games
+from tests.support.jobs import message_of
 from tests.support.sqs import receive, run_worker
 
 TX = "0x" + "ab" * 32
@@ -65,7 +67,7 @@ def _chain_payload(address: str, amount: str = "25.5", log_index: int = 0, nonce
 
 
 def _deliver_via_sqs(services, job_type, payload, queue="JobsQueue"):
-    enqueue_job(job_type, payload)
+    enqueue_job(message_of(job_type, payload))
     messages = receive(services["queues"][queue])
     assert len(messages) == 1
     return messages
@@ -277,12 +279,11 @@ def test_backoff_is_capped_and_jittered():
 def test_a_partial_batch_failure_retries_only_the_failed_record(db, services, monkeypatch):
     delays = _spy_visibility(monkeypatch)
     good_user = make_user()
-    enqueue_job("audit:log", AuditLogPayload(action="a", resource="user", userId=good_user.id))
+    enqueue_job(AuditLogPayload(action="a", resource="user", userId=good_user.id))
     enqueue_job(
-        "transaction:create",
         TransactionCreatePayload(userId=uuid.uuid4(), type="ADMIN_ADJUSTMENT", amount=Decimal(1), referenceId="x"),
     )
-    enqueue_job("audit:log", AuditLogPayload(action="b", resource="user", userId=good_user.id))
+    enqueue_job(AuditLogPayload(action="b", resource="user", userId=good_user.id))
     url = services["queues"]["JobsQueue"]
     messages = receive(url)
     assert len(messages) == 3
@@ -319,16 +320,20 @@ def test_sqs_down_jobs_are_processed_directly_and_nothing_is_lost(db, services, 
     assert _count(AuditLog) == 1, "processed directly, in the request"
     assert _count(OutboxJob) == 0
     run_worker_payload = _chain_payload(user.wallet_address, "2")
-    enqueue_job("blockchain:deposit", run_worker_payload)
+    enqueue_job(message_of("blockchain:deposit", run_worker_payload))
     assert _balance(user.id) == Decimal(2)
 
 
 def test_sqs_down_and_direct_processing_failing_leaves_the_job_for_the_sweep(db, services, sqs_down, monkeypatch):
-    from gbc.queue import handlers
+    from gbc.jobs import install_direct_processing
+    from gbc.queue.publisher import set_direct_processor
 
     user = make_user()
-    with mock.patch.dict(handlers.HANDLERS, {"audit:log": mock.Mock(side_effect=RuntimeError("db hiccup"))}):
-        enqueue_job("audit:log", AuditLogPayload(action="kept", resource="user", userId=user.id))
+    set_direct_processor(mock.Mock(side_effect=RuntimeError("db hiccup")))  # the seam the functions wire
+    try:
+        enqueue_job(AuditLogPayload(action="kept", resource="user", userId=user.id))
+    finally:
+        install_direct_processing()
     assert _count(OutboxJob) == 1
     monkeypatch.undo()  # SQS is back
     monkeypatch.setenv("OUTBOX_SWEEP_AGE_SECONDS", "0")
@@ -348,14 +353,14 @@ def test_jobs_of_one_transaction_are_sent_in_batches_of_ten(db, services, monkey
     user = make_user()
     with unit_of_work() as uow:
         for i in range(23):
-            enqueue_job("audit:log", AuditLogPayload(action=f"a{i}", resource="user", userId=user.id), uow)
+            enqueue_job(AuditLogPayload(action=f"a{i}", resource="user", userId=user.id), uow)
     assert calls == [10, 10, 3]
     assert _count(OutboxJob) == 0
 
 
 def test_a_rolled_back_transaction_sends_nothing(db, services):
     with pytest.raises(RuntimeError), unit_of_work() as uow:
-        enqueue_job("audit:log", AuditLogPayload(action="never", resource="user"), uow)
+        enqueue_job(AuditLogPayload(action="never", resource="user"), uow)
         raise RuntimeError("rollback")
     assert _count(OutboxJob) == 0
     assert receive(services["queues"]["JobsQueue"]) == []
@@ -376,7 +381,7 @@ def test_delivered_rows_are_removed_without_waiting_for_a_wal_flush(db, services
         return original(self, sql)
 
     monkeypatch.setattr(driver_class, "execute_simple", execute_simple)
-    enqueue_job("audit:log", AuditLogPayload(action="sent", resource="user"))
+    enqueue_job(AuditLogPayload(action="sent", resource="user"))
     assert _count(OutboxJob) == 0
     cleanup = [sql for sql in statements if "DELETE FROM outbox" in sql]
     assert len(cleanup) == 1, "one round trip"
@@ -395,7 +400,6 @@ def test_a_lost_cleanup_means_a_second_send_but_one_effect(db, services, monkeyp
     with monkeypatch.context() as patched:
         patched.setattr(outbox, "get_engine", lambda: broken)
         enqueue_job(
-            "transaction:create",
             TransactionCreatePayload(userId=user.id, type="ADMIN_ADJUSTMENT", amount=Decimal("-1"), referenceId="r1"),
         )
     assert _count(OutboxJob) == 1, "sent, but its row is still there"
@@ -463,7 +467,7 @@ def test_nightly_fans_out_to_thousands_of_users_in_batches(db, services, monkeyp
 def test_retention_keeps_the_last_100_completed(db, services):
     user = make_user()
     for i in range(105):
-        job = new_job("audit:log", AuditLogPayload(action=f"a{i}", resource="user", userId=user.id))
+        job = new_job(AuditLogPayload(action=f"a{i}", resource="user", userId=user.id))
         retention.record_completed(job, 1.0, duplicate=False)
     assert len(retention.recent(retention.COMPLETED_KEY, 500)) == 100
     assert retention.recent(retention.COMPLETED_KEY, 1)[0]["type"] == "audit:log"
@@ -471,7 +475,7 @@ def test_retention_keeps_the_last_100_completed(db, services):
 
 
 def test_queue_stats_shape(db, services):
-    enqueue_job("audit:log", AuditLogPayload(action="x", resource="user"))
+    enqueue_job(AuditLogPayload(action="x", resource="user"))
     stats = get_queue_stats()
     assert set(stats) == {"available", "waiting", "active", "delayed", "completed", "failed", "dlq"}
     assert stats["available"] is True and stats["waiting"] == 1 and stats["dlq"] == 0
@@ -505,8 +509,8 @@ def test_redrive_lists_then_moves_dlq_messages_back(db, services):
 def test_the_same_chain_log_as_two_concurrent_jobs_credits_once_without_failing(db, services):
     user = make_user()
     payload = _chain_payload(user.wallet_address, "4")
-    jobs = [new_job("blockchain:deposit", payload) for _ in range(2)]
-    from gbc.queue.handlers import process_job
+    jobs = [new_job(message_of("blockchain:deposit", payload)) for _ in range(2)]
+    from gbc.jobs.runner import process_job
 
     barrier = threading.Barrier(2)
     errors: list[BaseException] = []

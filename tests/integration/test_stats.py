@@ -12,9 +12,10 @@ from sqlalchemy import select
 
 from gbc.data.models import Game, GameResult, SystemConfig
 from gbc.data.transaction import unit_of_work
+from gbc.jobs.runner import run_job
+from gbc.messages import StatsRecomputePayload
 from gbc.observability import metrics
-from gbc.queue.jobs import StatsRecomputePayload, new_job
-from gbc.queue.worker import run_job
+from gbc.queue.jobs import new_job
 from gbc.stats.service import (
     aggregate_user_stats,
     apply_new_games,
@@ -147,7 +148,7 @@ def test_the_nightly_stats_job_repairs_a_corrupted_row_and_counts_it_in_a_metric
     drifted, exact, lagging, fresh = _users_with_stats()
     metrics.clear_metrics()
     for user in (drifted, exact, lagging, fresh):
-        assert run_job(new_job("stats:recompute", StatsRecomputePayload(userId=user.id, trigger="nightly")))
+        assert run_job(new_job(StatsRecomputePayload(userId=user.id, trigger="nightly")))
     assert metrics.metric_set["StatsCorrected"]["Value"] == [1.0]
     metrics.clear_metrics()
     assert _stored(drifted.id) == {

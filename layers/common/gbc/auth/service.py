@@ -23,7 +23,7 @@ from gbc.data.models import AuthNonce, TransactionType, User
 from gbc.data.transaction import unit_of_work
 from gbc.errors import DomainError
 from gbc.ledger import apply_balance_change
-from gbc.queue.jobs import AuditLogPayload
+from gbc.messages import AuditLogPayload
 from gbc.queue.outbox import enqueue_job
 from gbc.settings import get_settings
 from gbc.users.service import RequestMeta, user_view
@@ -123,7 +123,6 @@ def sign_in(message_text: str, signature: str, meta: RequestMeta) -> dict[str, A
             apply_balance_change(uow, user.id, TransactionType.SIGNUP_BONUS, settings.signup_bonus, f"signup:{user.id}")
         user.last_login_at = now
         enqueue_job(
-            "audit:log",
             AuditLogPayload(
                 userId=user.id,
                 action="auth.sign_in",

@@ -12,7 +12,7 @@ from decimal import Decimal, localcontext
 from eth_hash.auto import keccak
 
 from gbc.chain.rpc import Log
-from gbc.queue.jobs import JobType
+from gbc.messages import ChainEventPayload, DepositEventPayload, FaucetEventPayload, WithdrawEventPayload
 
 WEI = Decimal(10) ** 18
 
@@ -22,16 +22,16 @@ class EventSpec:
     name: str
     signature: str
     data_types: tuple[str, ...]  # the non-indexed arguments, in order
-    job_type: JobType
+    message: type[ChainEventPayload]  # the job its logs become
 
     @property
     def topic(self) -> str:
         return "0x" + keccak(self.signature.encode()).hex()
 
 
-DEPOSIT = EventSpec("Deposit", "Deposit(address,uint256)", ("uint256",), "blockchain:deposit")
-WITHDRAW = EventSpec("Withdraw", "Withdraw(address,uint256,uint256)", ("uint256", "uint256"), "blockchain:withdraw")
-FAUCET_CLAIM = EventSpec("FaucetClaim", "FaucetClaim(address,uint256)", ("uint256",), "blockchain:faucet")
+DEPOSIT = EventSpec("Deposit", "Deposit(address,uint256)", ("uint256",), DepositEventPayload)
+WITHDRAW = EventSpec("Withdraw", "Withdraw(address,uint256,uint256)", ("uint256", "uint256"), WithdrawEventPayload)
+FAUCET_CLAIM = EventSpec("FaucetClaim", "FaucetClaim(address,uint256)", ("uint256",), FaucetEventPayload)
 SPECS = {spec.topic: spec for spec in (DEPOSIT, WITHDRAW, FAUCET_CLAIM)}
 
 

@@ -25,7 +25,6 @@ from gbc.chain.rpc import BlockHeader, JsonRpcClient, RpcError
 from gbc.data.models import ChainEvent, ChainEventStatus
 from gbc.data.transaction import UnitOfWork, unit_of_work
 from gbc.observability import logger, metrics
-from gbc.queue.jobs import ChainEventPayload
 from gbc.queue.outbox import enqueue_job
 from gbc.settings import Settings, get_settings
 from gbc.wallet.refunds import refund_expired_withdrawals
@@ -230,7 +229,7 @@ class ChainPoller:
             # Rows already stored by an earlier run are not returned: their jobs are on their way.
             for tx_hash, log_index, generation in uow.session.execute(upsert).all():
                 event = chunk[(tx_hash, log_index)]
-                payload = ChainEventPayload(
+                payload = event.spec.message(
                     chainId=self.chain_id,
                     txHash=tx_hash,
                     logIndex=log_index,
@@ -241,6 +240,6 @@ class ChainPoller:
                     amount=event.amount,
                     nonce=event.nonce,
                 )
-                enqueue_job(event.spec.job_type, payload, uow)
+                enqueue_job(payload, uow)
                 stored += 1
         return stored

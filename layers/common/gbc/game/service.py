@@ -25,9 +25,9 @@ from gbc.errors import Conflict, DomainError, NotFound
 from gbc.game import engine, fairness
 from gbc.history.service import HISTORY_ORDER, filters_of, game_summary
 from gbc.ledger import apply_balance_change
+from gbc.messages import AuditLogPayload, StatsRecomputePayload
 from gbc.money import money_str
 from gbc.pagination import insert_into_first_page
-from gbc.queue.jobs import AuditLogPayload, StatsRecomputePayload
 from gbc.queue.outbox import enqueue_job
 from gbc.settings import get_settings
 
@@ -96,11 +96,8 @@ def _settle(uow: UnitOfWork, game: Game, round_: engine.Round) -> Decimal | None
     # The round's end: the ended game is cached at once (immutable), and the user's cached first
     # history pages get it in place (the settlement's ledger row covers the wallet; the stats job the stats).
     _game_ended_write_through(uow, game)
+    enqueue_job(StatsRecomputePayload(userId=game.user_id, trigger="game:ended", gameId=game.id), uow)
     enqueue_job(
-        "stats:recompute", StatsRecomputePayload(userId=game.user_id, trigger="game:ended", gameId=game.id), uow
-    )
-    enqueue_job(
-        "audit:log",
         AuditLogPayload(
             userId=game.user_id,
             action="game.end",

@@ -18,18 +18,19 @@ from gbc.data.database import get_engine
 from gbc.data.models import OutboxJob
 from gbc.data.transaction import UnitOfWork, unit_of_work
 from gbc.observability import logger
-from gbc.queue.jobs import Job, JobType, Payload, new_job
+from gbc.queue.jobs import Job, Message, new_job
 from gbc.queue.publisher import deliver
 from gbc.settings import get_settings
 
 
-def enqueue_job(job_type: JobType, payload: Payload, uow: UnitOfWork | None = None) -> Job:
-    """Enqueue a job. Given the transaction that caused it, the job commits (or not) with it;
-    without one, it gets a transaction of its own: the same path, so nothing is lost either way."""
+def enqueue_job(message: Message, uow: UnitOfWork | None = None) -> Job:
+    """Enqueue a job (its message names its type and queue). Given the transaction that caused it,
+    the job commits (or not) with it; without one, it gets a transaction of its own: the same path,
+    so nothing is lost either way."""
     if uow is None:
         with unit_of_work() as own:
-            return enqueue_job(job_type, payload, own)
-    job = new_job(job_type, payload)
+            return enqueue_job(message, own)
+    job = new_job(message)
     uow.session.add(
         OutboxJob(id=job.id, type=job.type, payload=job.payload, queue=job.queue, created_at=job.created_at)
     )
@@ -82,7 +83,7 @@ def _flush(jobs: list[Job]) -> None:
 
 
 def _as_job(row: OutboxJob) -> Job:
-    return Job(id=row.id, type=row.type, payload=row.payload, created_at=row.created_at)
+    return Job(id=row.id, type=row.type, payload=row.payload, created_at=row.created_at, queue=row.queue)
 
 
 def sweep_outbox(limit: int = 500) -> int:

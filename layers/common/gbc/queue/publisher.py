@@ -4,7 +4,7 @@ the seed's fallback: process the job right here, with the same idempotency as th
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from aws_lambda_powertools.metrics import MetricUnit
 from botocore.exceptions import BotoCoreError, ClientError
@@ -14,6 +14,15 @@ from gbc.queue.jobs import Job
 from gbc.queue.sqs import queue_url, sqs_client
 
 SQS_BATCH = 10
+
+# Who processes a job when SQS cannot be reached: installed by the application (gbc.jobs), which
+# knows the handlers; the queue only moves jobs. Without one, jobs wait in the outbox for the sweep.
+_direct_processor: Callable[[Job], object] | None = None
+
+
+def set_direct_processor(processor: Callable[[Job], object] | None) -> None:
+    global _direct_processor
+    _direct_processor = processor
 
 
 def publish(jobs: Sequence[Job]) -> set[uuid.UUID]:
@@ -50,12 +59,13 @@ def deliver(jobs: Sequence[Job]) -> set[uuid.UUID]:
         logger.warning(
             "[Queue] SQS unavailable, processing jobs directly", extra={"jobs": len(jobs), "error": repr(exc)}
         )
-    from gbc.queue.worker import run_job  # the handlers import the domain; only load them when needed
-
+    if _direct_processor is None:
+        logger.error("[Queue] no direct processor installed; the outbox keeps the jobs for the sweep")
+        return set()
     done: set[uuid.UUID] = set()
     for job in jobs:
         try:
-            run_job(job)
+            _direct_processor(job)
             done.add(job.id)
         except Exception:
             logger.exception(

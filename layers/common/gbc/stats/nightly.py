@@ -16,8 +16,9 @@ from sqlalchemy import select
 
 from gbc.data.models import User
 from gbc.data.transaction import unit_of_work
+from gbc.messages import StatsRecomputePayload
 from gbc.observability import logger
-from gbc.queue.jobs import StatsRecomputePayload, new_job
+from gbc.queue.jobs import new_job
 from gbc.queue.publisher import deliver
 
 PAGE = 1000
@@ -39,7 +40,7 @@ def fan_out_recompute(trigger: str = "nightly") -> dict[str, int]:
                 break
             after = ids[-1]
             users += len(ids)
-            jobs = [new_job("stats:recompute", StatsRecomputePayload(userId=uid, trigger=trigger)) for uid in ids]
+            jobs = [new_job(StatsRecomputePayload(userId=uid, trigger=trigger)) for uid in ids]
             chunks = [jobs[i : i + CHUNK] for i in range(0, len(jobs), CHUNK)]
             enqueued += sum(len(done) for done in pool.map(deliver, chunks))
     logger.info("[Stats] nightly fan-out", extra={"users": users, "enqueued": enqueued})

@@ -11,8 +11,8 @@ from gbc.data.models import Purchase, StoreItem, TransactionType, User
 from gbc.data.transaction import unit_of_work
 from gbc.errors import NotFound
 from gbc.ledger import apply_balance_change
+from gbc.messages import AuditLogPayload
 from gbc.money import money_str
-from gbc.queue.jobs import AuditLogPayload
 from gbc.queue.outbox import enqueue_job
 
 
@@ -64,7 +64,6 @@ def purchase(user_id: uuid.UUID, item_id: str, quantity: int, currency: str) -> 
             balance = entry.balance_after
         uow.session.add(order)
         enqueue_job(
-            "audit:log",
             AuditLogPayload(
                 userId=user_id,
                 action="store.purchase",

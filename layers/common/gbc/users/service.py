@@ -9,13 +9,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from gbc.addresses import checksum
 from gbc.cache.query_cache import invalidate_after_commit, invalidate_leaderboards
-from gbc.chain.address import checksum
 from gbc.data.models import User
 from gbc.data.transaction import unit_of_work
 from gbc.errors import Conflict, NotFound
+from gbc.messages import AuditLogPayload
 from gbc.money import money_str
-from gbc.queue.jobs import AuditLogPayload
 from gbc.queue.outbox import enqueue_job
 from gbc.text import storable_text
 
@@ -62,7 +62,6 @@ def update_user(user_id: uuid.UUID, changes: dict[str, Any], meta: RequestMeta) 
                 setattr(user, key, value)
             uow.session.flush()  # surfaces a username/email clash as IntegrityError here
             enqueue_job(
-                "audit:log",
                 AuditLogPayload(
                     userId=user_id,
                     action="user.update",

@@ -26,8 +26,8 @@ from gbc.data.models import (
 from gbc.data.transaction import UnitOfWork
 from gbc.errors import Conflict, InsufficientBalance, NotFound
 from gbc.ledger import apply_balance_change, find_entry
+from gbc.messages import ChainEventPayload
 from gbc.observability import logger, metrics
-from gbc.queue.jobs import ChainEventPayload
 
 CREDIT_OF_EVENT = {"Deposit": TransactionType.DEPOSIT, "FaucetClaim": TransactionType.FAUCET}
 REVERSAL_OF = {

@@ -17,8 +17,8 @@ from sqlalchemy import Text, cast, exists, select
 from gbc.data.models import ChainEvent, ChainEventStatus, TransactionType, Withdrawal, WithdrawalStatus
 from gbc.data.transaction import UnitOfWork
 from gbc.ledger import apply_balance_change
+from gbc.messages import AuditLogPayload
 from gbc.observability import logger, metrics
-from gbc.queue.jobs import AuditLogPayload
 from gbc.queue.outbox import enqueue_job
 from gbc.settings import get_settings
 
@@ -49,7 +49,6 @@ def refund_expired_withdrawals(uow: UnitOfWork, confirmed_timestamp: int, limit:
             {"nonce": str(int(withdrawal.nonce)), "deadline": withdrawal.deadline.isoformat()},
         )
         enqueue_job(
-            "audit:log",
             AuditLogPayload(
                 userId=withdrawal.user_id,
                 action="wallet.withdraw.refund",

@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from gbc.addresses import checksum
 from gbc.cache.query_cache import Keys, cache_query
-from gbc.chain.address import checksum
 from gbc.data.models import (
     DepositIntent,
     Transaction,
@@ -23,9 +23,9 @@ from gbc.data.models import (
 from gbc.data.transaction import unit_of_work
 from gbc.errors import DomainError, NotFound
 from gbc.ledger import LEDGER_ORDER, apply_balance_change, entry_view
+from gbc.messages import AuditLogPayload
 from gbc.money import money_str
 from gbc.pagination import fetch_page, validate_cursor
-from gbc.queue.jobs import AuditLogPayload
 from gbc.queue.outbox import enqueue_job
 from gbc.settings import get_settings
 
@@ -161,7 +161,6 @@ def request_withdrawal(user_id: uuid.UUID, amount: Decimal, wallet_address: str)
         withdrawal.signature = voucher["signature"]
         uow.session.add(withdrawal)
         enqueue_job(
-            "audit:log",
             AuditLogPayload(
                 userId=user_id,
                 action="wallet.withdraw",

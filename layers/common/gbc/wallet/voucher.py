@@ -13,7 +13,7 @@ from eth_account import Account
 from eth_account.messages import encode_typed_data
 
 from gbc import secret_store
-from gbc.chain.address import checksum
+from gbc.addresses import checksum
 from gbc.settings import get_settings
 
 TYPES = {

@@ -1,5 +1,6 @@
-"""Running one job, as the worker Lambda (or the direct-processing fallback) does: the handler, its
-timing, the seed's log line, the retention summaries and the metrics.
+"""Running one job, as the worker Lambda (or the direct-processing fallback) does: its handler in
+one transaction with its processed_jobs row, its timing, the seed's log line, the retention
+summaries and the metrics.
 
 A database outage is not a bug in the job: it fails the record like any error (the worker sets its
 visibility from the backoff, and the redrive budget outlasts a 60 s outage; the failure is one
@@ -11,15 +12,36 @@ from __future__ import annotations
 import time
 
 from aws_lambda_powertools.metrics import MetricUnit
+from sqlalchemy.dialects.postgresql import insert
 
+import gbc.jobs.handlers  # noqa: F401 - registers every handler
+from gbc.data.models import ProcessedJob
 from gbc.data.outage import is_transient_database_error
+from gbc.data.transaction import unit_of_work
+from gbc.jobs.registry import spec_for
 from gbc.observability import logger, metrics
 from gbc.queue import retention
-from gbc.queue.handlers import process_job
 from gbc.queue.jobs import Job
 
 # The API's 503 and the worker's "expected during an outage" are the same judgement.
 is_database_outage = is_transient_database_error
+
+
+def process_job(job: Job) -> bool:
+    """Run the job's handler once. Returns False when the job had already been processed."""
+    spec = spec_for(job)
+    message = spec.decode(job)  # validated before any database work
+    with unit_of_work() as uow:
+        claimed = uow.session.execute(
+            insert(ProcessedJob)
+            .values(job_id=job.id, type=job.type)
+            .on_conflict_do_nothing(index_elements=[ProcessedJob.job_id])
+            .returning(ProcessedJob.job_id)
+        ).first()
+        if claimed is None:
+            return False
+        spec.handler(uow, message)
+    return True
 
 
 def run_job(job: Job, attempt: int = 1) -> bool:
