@@ -76,8 +76,8 @@ def _workload(players: dict[uuid.UUID, Any], requests: int, seed: int) -> dict[s
 
 
 def _hit_counts() -> tuple[int, int]:
+    from gbc.cache import LOOKUPS_KEY, MISSES_KEY
     from gbc.cache.client import redis_client
-    from gbc.cache.query_cache import LOOKUPS_KEY, MISSES_KEY
 
     lookups, misses = redis_client().mget(LOOKUPS_KEY, MISSES_KEY)
     return int(lookups or 0), int(misses or 0)
@@ -166,8 +166,8 @@ def history_curve(user_id: uuid.UUID, sizes: list[int], samples: int = 200) -> l
 
 
 def invalidation_curve(key_counts: list[int]) -> list[dict[str, Any]]:
+    from gbc.cache import invalidate_user_caches
     from gbc.cache.client import redis_client
-    from gbc.cache.query_cache import invalidate_user_caches
 
     results = []
     for count in key_counts:

@@ -11,9 +11,9 @@ from decimal import Decimal
 
 import pytest
 
-from gbc.cache import query_cache
+import gbc.cache as query_cache
+from gbc.cache import LOOKUPS_KEY, MISSES_KEY, cache_query, write_through
 from gbc.cache.client import redis_client
-from gbc.cache.query_cache import LOOKUPS_KEY, MISSES_KEY, cache_query, write_through
 from gbc.history.service import HISTORY_ORDER
 from gbc.pagination import insert_into_first_page
 from gbc.settings import get_settings

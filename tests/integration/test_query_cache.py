@@ -11,9 +11,10 @@ from decimal import Decimal
 
 import pytest
 
-from gbc.cache import query_cache
+import gbc.cache as query_cache
+from gbc.cache import cache_query, invalidate_user_caches
 from gbc.cache.client import redis_client
-from gbc.cache.query_cache import _gen_key, cache_query, invalidate_user_caches
+from gbc.cache.keys import _gen_key
 from gbc.data.models import GameResult
 from gbc.messages import DepositEventPayload, FaucetEventPayload, StatsRecomputePayload, WithdrawEventPayload
 from gbc.queue.outbox import enqueue_job

@@ -3,15 +3,7 @@ rule is five lines over eth-hash's keccak (a maintained package, here with pycry
 
 from __future__ import annotations
 
-import re
-
 from eth_hash.auto import keccak
-
-_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
-
-
-def is_address(value: str) -> bool:
-    return bool(_ADDRESS.match(value))
 
 
 def checksum(address: str) -> str:

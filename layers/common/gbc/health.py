@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from gbc.cache.query_cache import cache_stats
+from gbc.cache import cache_stats
 from gbc.data.database import get_engine
 from gbc.queue.status import get_queue_stats
 from gbc.settings import get_settings

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import exists, insert, literal, select, true, update
 
-from gbc.cache.query_cache import DROP, Keys, invalidate_after_commit, write_through_after_commit
+from gbc.cache import DROP, Keys, invalidate_after_commit, write_through_after_commit
 from gbc.data.models import Transaction, TransactionStatus, TransactionType, User
 from gbc.data.transaction import UnitOfWork
 from gbc.errors import InsufficientBalance, NotFound

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from gbc.cache.query_cache import DROP, cache_query, put_global, write_through_after_commit
+from gbc.cache import DROP, cache_query, put_global, write_through_after_commit
 from gbc.data.models import Game, GameMove, GameResult, GameState, TransactionType, User
 from gbc.data.transaction import UnitOfWork, unit_of_work
 from gbc.errors import Conflict, DomainError, NotFound

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from gbc.cache.query_cache import Keys, Query, cache_queries
+from gbc.cache import Keys, Query, cache_queries
 from gbc.data.models import Game, GameResult, SystemConfig
 from gbc.data.transaction import unit_of_work
 from gbc.money import money_str

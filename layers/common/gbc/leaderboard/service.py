@@ -10,7 +10,7 @@ from typing import Any, Literal
 from sqlalchemy import case, func, select
 
 from gbc.addresses import checksum
-from gbc.cache.query_cache import cache_query
+from gbc.cache import cache_query
 from gbc.data.models import Game, GameResult, User
 from gbc.data.transaction import unit_of_work
 from gbc.money import money_str

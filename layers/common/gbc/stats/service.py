@@ -28,7 +28,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from sqlalchemy import and_, case, func, or_, select, true
 from sqlalchemy.dialects.postgresql import insert
 
-from gbc.cache.query_cache import FAMILY, Keys, invalidate_after_commit, put_versioned
+from gbc.cache import FAMILY, Keys, invalidate_after_commit, put_versioned
 from gbc.data.models import Game, GameResult, SystemConfig
 from gbc.data.transaction import UnitOfWork
 from gbc.money import money_str

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from gbc.addresses import checksum
-from gbc.cache.query_cache import invalidate_after_commit, invalidate_leaderboards
+from gbc.cache import invalidate_after_commit, invalidate_leaderboards
 from gbc.data.models import User
 from gbc.data.transaction import unit_of_work
 from gbc.errors import Conflict, NotFound

@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 
-from gbc.cache.query_cache import invalidate_after_commit
+from gbc.cache import invalidate_after_commit
 from gbc.data.models import (
     ChainEvent,
     ChainEventStatus,

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from gbc.addresses import checksum
-from gbc.cache.query_cache import Keys, cache_query
+from gbc.cache import Keys, cache_query
 from gbc.data.models import (
     DepositIntent,
     Transaction,
