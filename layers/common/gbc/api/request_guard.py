@@ -1,5 +1,6 @@
 """What every request must be before validation or the database sees it: a small JSON object in
-UTF-8, and strings PostgreSQL can store. Pure: it reads the API Gateway event and raises.
+UTF-8, and strings PostgreSQL can store. `check_request` only reads the API Gateway event and raises;
+`canonical_content_type` then spells an accepted JSON media type the way Powertools compares it.
 
 Why strings: PostgreSQL refuses NUL in text and JSONB, and pg8000 cannot encode a lone surrogate
 (JSON allows "\\ud800"); pg8000 fails the second only after it has sent part of the statement. Every
