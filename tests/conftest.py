@@ -139,6 +139,22 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
+def override_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """`override_settings(REDIS_URL=..., SIGNUP_BONUS=...)`: environment for this test only. Settings
+    and the per-container clients are rebuilt now, and again at teardown whether the test passed or
+    failed, so no setting leaks into later tests."""
+
+    def apply(**values: object) -> None:
+        for name, value in values.items():
+            monkeypatch.setenv(name.upper(), str(value))
+        reset_clients()
+
+    yield apply
+    monkeypatch.undo()
+    reset_clients()
+
+
+@pytest.fixture
 def sqs_queues() -> Iterator[dict[str, str]]:
     """A fresh moto SQS per test, with the template's queues (names, attributes, redrive policies)."""
     from moto import mock_aws

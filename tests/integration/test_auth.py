@@ -25,11 +25,8 @@ def _verify(message: str, signature: str):
     return call_api("POST", "/api/auth/verify", body={"message": message, "signature": signature}, function="auth_app")
 
 
-def test_first_sign_in_creates_the_user_with_the_bonus_once(db, monkeypatch):
-    monkeypatch.setenv("SIGNUP_BONUS", "100")
-    from gbc.settings import get_settings
-
-    get_settings.cache_clear()
+def test_first_sign_in_creates_the_user_with_the_bonus_once(db, override_settings):
+    override_settings(SIGNUP_BONUS="100")
     wallet = new_wallet()
     first = sign_in(wallet)
     assert first["newUser"] is True
@@ -46,7 +43,6 @@ def test_first_sign_in_creates_the_user_with_the_bonus_once(db, monkeypatch):
         )
         user = uow.session.scalars(select(User)).one()
     assert bonuses == 1 and user.balance == Decimal(100) and user.last_login_at is not None
-    get_settings.cache_clear()
 
 
 def test_a_nonce_works_once(db):

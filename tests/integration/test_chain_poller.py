@@ -152,15 +152,15 @@ def test_deposit_and_faucet_claim_are_credited_once_even_when_replayed(db, chain
     assert _user(ALICE.address).balance == Decimal(150)
 
 
-def test_a_crash_in_the_middle_of_a_range_resumes_with_nothing_lost_or_doubled(db, chain, sqs_queues, monkeypatch):
+def test_a_crash_in_the_middle_of_a_range_resumes_with_nothing_lost_or_doubled(
+    db, chain, sqs_queues, monkeypatch, override_settings
+):
     first = chain.w3.eth.block_number + 1
     for _ in range(4):  # approve + deposit: blocks first .. first+7, a deposit in every second one
         _deposit(chain, BOB, 5 * GBC)
     _confirm(chain)
     # Ranges of 3 from the first approve: [a d a] [d a d] [a d ...]; the third one crashes.
-    monkeypatch.setenv("CHAIN_MAX_BLOCK_RANGE", "3")
-    monkeypatch.setenv("CHAIN_START_BLOCK", str(first))
-    get_settings.cache_clear()
+    override_settings(CHAIN_MAX_BLOCK_RANGE=3, CHAIN_START_BLOCK=first)
     poller = _poller()
 
     calls = {"n": 0}

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import itertools
 import json
-import os
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
@@ -177,19 +176,14 @@ def test_a_long_or_unstorable_user_agent_never_fails_the_audit_job(db, services)
 
 # ---------------------------------------------------------------- connection safety
 @pytest.fixture
-def one_connection(db, monkeypatch):
+def one_connection(db, override_settings):
     """The API's own engine with a pool of exactly one connection, so a poisoned connection would be
     the very next one every request gets."""
-    from tests.conftest import reset_clients
-
-    monkeypatch.setenv("DB_POOL_SIZE", "1")
-    reset_clients()
+    override_settings(DB_POOL_SIZE=1)
     from gbc.data.database import get_engine
 
     get_engine().pool._max_overflow = 0  # type: ignore[attr-defined]
-    yield get_engine()
-    monkeypatch.setenv("DB_POOL_SIZE", "4")
-    reset_clients()
+    return get_engine()
 
 
 @pytest.mark.parametrize(
@@ -229,17 +223,9 @@ def test_a_failed_statement_retires_only_its_own_connection(db):
 
 # ---------------------------------------------------------------- outages
 @pytest.fixture
-def database_down(db, monkeypatch):
+def database_down(db, override_settings):
     """The functions pointed at a port where no database listens."""
-    from tests.conftest import reset_clients
-
-    url = os.environ["DATABASE_URL"]
-    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:9/none")
-    monkeypatch.setenv("DB_CONNECT_TIMEOUT", "1")
-    reset_clients()
-    yield
-    monkeypatch.setenv("DATABASE_URL", url)
-    reset_clients()
+    override_settings(DATABASE_URL="postgresql://postgres@127.0.0.1:9/none", DB_CONNECT_TIMEOUT=1)
 
 
 def test_a_database_outage_answers_503_with_retry_after(database_down):
@@ -261,16 +247,9 @@ def test_health_is_503_when_the_database_is_unreachable(database_down):
     assert "database" in answer.body["failing"]
 
 
-def test_health_is_200_degraded_listing_what_is_down(db, monkeypatch):
-    from tests.conftest import reset_clients
-
-    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:9/0")
-    reset_clients()
-    try:
-        answer = call_api("GET", "/api/health")
-    finally:
-        monkeypatch.undo()
-        reset_clients()
+def test_health_is_200_degraded_listing_what_is_down(db, override_settings):
+    override_settings(REDIS_URL="redis://127.0.0.1:9/0")
+    answer = call_api("GET", "/api/health")
     assert answer.status == 200 and answer.body["status"] == "degraded"
     assert answer.body["failing"] == ["cache"]
 
@@ -392,18 +371,12 @@ def test_a_json_media_type_in_any_spelling_is_accepted(db):
         ("postgresql://postgres@127.0.0.1:5432/no_such_db", "3D000"),
     ],
 )
-def test_wrong_credentials_or_database_are_a_configuration_error_not_an_outage(db, monkeypatch, url, sqlstate):
+def test_wrong_credentials_or_database_are_a_configuration_error_not_an_outage(db, override_settings, url, sqlstate):
     from gbc.data.database import get_engine
     from gbc.data.outage import is_transient_database_error
-    from tests.conftest import reset_clients
 
-    monkeypatch.setenv("DATABASE_URL", url)
-    reset_clients()
-    try:
-        with pytest.raises(Exception) as raised, get_engine().connect():
-            pass
-        assert sqlstate in str(raised.value) and not is_transient_database_error(raised.value)
-        assert call_api("GET", "/api/wallet", user_id=uuid.uuid4()).status == 500
-    finally:
-        monkeypatch.undo()
-        reset_clients()
+    override_settings(DATABASE_URL=url)
+    with pytest.raises(Exception) as raised, get_engine().connect():
+        pass
+    assert sqlstate in str(raised.value) and not is_transient_database_error(raised.value)
+    assert call_api("GET", "/api/wallet", user_id=uuid.uuid4()).status == 500

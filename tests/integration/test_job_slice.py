@@ -53,7 +53,7 @@ def test_the_same_job_delivered_twice_has_one_effect(db, services):
     assert _count(AuditLog) == 1
 
 
-def test_a_job_committed_but_not_sent_is_delivered_by_the_sweep_once(db, services, monkeypatch):
+def test_a_job_committed_but_not_sent_is_delivered_by_the_sweep_once(db, services, monkeypatch, override_settings):
     user = make_user()
     # The crash window: the transaction commits, then the process dies before the send.
     with mock.patch.object(outbox, "_flush"):
@@ -61,10 +61,7 @@ def test_a_job_committed_but_not_sent_is_delivered_by_the_sweep_once(db, service
     assert _count(OutboxJob) == 1
     assert receive(services["queues"]["JobsQueue"]) == []
 
-    monkeypatch.setenv("OUTBOX_SWEEP_AGE_SECONDS", "0")
-    from gbc.settings import get_settings
-
-    get_settings.cache_clear()
+    override_settings(OUTBOX_SWEEP_AGE_SECONDS=0)
     assert outbox.sweep_outbox() == 1
     assert outbox.sweep_outbox() == 0, "a second sweep finds nothing left"
     assert _count(OutboxJob) == 0

@@ -18,7 +18,6 @@ from gbc.cache.keys import _gen_key
 from gbc.data.models import GameResult
 from gbc.messages import DepositEventPayload, FaucetEventPayload, StatsRecomputePayload, WithdrawEventPayload
 from gbc.queue.outbox import enqueue_job
-from tests.conftest import reset_clients
 from tests.support.api import call_api
 from tests.support.factories import make_funded_user, make_user
 from tests.support.games import add_ended_games
@@ -179,24 +178,19 @@ def test_read_your_writes_chain_credits_and_recompute(db, services):
     assert call_api("GET", "/api/stats", user_id=user.id).body["totalHands"] == 1
 
 
-def test_redis_down_answers_from_the_database_without_waiting(db, monkeypatch):
+def test_redis_down_answers_from_the_database_without_waiting(db, override_settings):
     user = make_funded_user()
-    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:9/0")
-    reset_clients()
-    try:
-        timings = []
-        for _ in range(6):
-            started = time.perf_counter()
-            response = call_api("GET", "/api/wallet", user_id=user.id)
-            timings.append(time.perf_counter() - started)
-            assert response.status == 200 and response.body["balance"] == "100"
-        assert query_cache.breaker.is_open
-        assert max(timings[3:]) < 0.25, timings  # the breaker skips Redis: no connect attempts
-        purchase = call_api("POST", "/api/store/purchase", body={"itemId": "chips-ceramic"}, user_id=user.id)
-        assert purchase.status == 201
-    finally:
-        monkeypatch.undo()
-        reset_clients()
+    override_settings(REDIS_URL="redis://127.0.0.1:9/0")
+    timings = []
+    for _ in range(6):
+        started = time.perf_counter()
+        response = call_api("GET", "/api/wallet", user_id=user.id)
+        timings.append(time.perf_counter() - started)
+        assert response.status == 200 and response.body["balance"] == "100"
+    assert query_cache.breaker.is_open
+    assert max(timings[3:]) < 0.25, timings  # the breaker skips Redis: no connect attempts
+    purchase = call_api("POST", "/api/store/purchase", body={"itemId": "chips-ceramic"}, user_id=user.id)
+    assert purchase.status == 201
 
 
 def test_health_reports_the_hit_rate(db):

@@ -324,7 +324,9 @@ def test_sqs_down_jobs_are_processed_directly_and_nothing_is_lost(db, services, 
     assert _balance(user.id) == Decimal(2)
 
 
-def test_sqs_down_and_direct_processing_failing_leaves_the_job_for_the_sweep(db, services, sqs_down, monkeypatch):
+def test_sqs_down_and_direct_processing_failing_leaves_the_job_for_the_sweep(
+    db, services, sqs_down, monkeypatch, override_settings
+):
     from gbc.jobs import install_direct_processing
     from gbc.queue.publisher import set_direct_processor
 
@@ -336,10 +338,7 @@ def test_sqs_down_and_direct_processing_failing_leaves_the_job_for_the_sweep(db,
         install_direct_processing()
     assert _count(OutboxJob) == 1
     monkeypatch.undo()  # SQS is back
-    monkeypatch.setenv("OUTBOX_SWEEP_AGE_SECONDS", "0")
-    from gbc.settings import get_settings
-
-    get_settings.cache_clear()
+    override_settings(OUTBOX_SWEEP_AGE_SECONDS=0)
     assert sweep_outbox() == 1
     run_worker(receive(services["queues"]["JobsQueue"]))
     assert _count(AuditLog) == 1 and _count(OutboxJob) == 0
@@ -389,11 +388,10 @@ def test_delivered_rows_are_removed_without_waiting_for_a_wal_flush(db, services
     assert len(receive(services["queues"]["JobsQueue"])) == 1
 
 
-def test_a_lost_cleanup_means_a_second_send_but_one_effect(db, services, monkeypatch):
+def test_a_lost_cleanup_means_a_second_send_but_one_effect(db, services, monkeypatch, override_settings):
     """The send succeeded but deleting the row failed (or was lost in a crash): the sweep sends the
     job again, and the worker applies it once."""
     from gbc.queue import outbox
-    from gbc.settings import get_settings
 
     user = make_user(balance=Decimal(10))
     broken = mock.Mock(**{"raw_connection.side_effect": RuntimeError("connection lost")})
@@ -405,8 +403,7 @@ def test_a_lost_cleanup_means_a_second_send_but_one_effect(db, services, monkeyp
     assert _count(OutboxJob) == 1, "sent, but its row is still there"
     first = receive(services["queues"]["JobsQueue"])
     assert len(first) == 1
-    monkeypatch.setenv("OUTBOX_SWEEP_AGE_SECONDS", "0")
-    get_settings.cache_clear()
+    override_settings(OUTBOX_SWEEP_AGE_SECONDS=0)
     assert sweep_outbox() == 1
     again = receive(services["queues"]["JobsQueue"])
     assert len(again) == 1 and json.loads(again[0]["Body"])["id"] == json.loads(first[0]["Body"])["id"]

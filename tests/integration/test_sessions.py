@@ -96,22 +96,14 @@ def test_a_policy_cached_past_sign_out_or_expiry_stops_working_in_the_api(db):
     assert call_api("GET", "/api/wallet", authorizer=unverified).status == 401
 
 
-def test_a_database_outage_lets_the_authorizer_allow_unverified_and_the_api_answer_503(db, monkeypatch):
-    from tests.conftest import reset_clients
-
+def test_a_database_outage_lets_the_authorizer_allow_unverified_and_the_api_answer_503(db, override_settings):
     user = make_funded_user()
     token = issue_token(user.id, user.wallet_address)
-    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:9/none")
-    monkeypatch.setenv("DB_CONNECT_TIMEOUT", "1")
-    reset_clients()
-    try:
-        context = authorizer_context(_authorize(f"Bearer {token}"))
-        assert context["verified"] == "false"
-        answer = call_api("GET", "/api/wallet", authorizer=context)
-        assert answer.status == 503 and answer.headers["Retry-After"] == "2"
-    finally:
-        monkeypatch.undo()
-        reset_clients()
+    override_settings(DATABASE_URL="postgresql://postgres@127.0.0.1:9/none", DB_CONNECT_TIMEOUT=1)
+    context = authorizer_context(_authorize(f"Bearer {token}"))
+    assert context["verified"] == "false"
+    answer = call_api("GET", "/api/wallet", authorizer=context)
+    assert answer.status == 503 and answer.headers["Retry-After"] == "2"
 
 
 def test_the_sweep_forgets_sign_outs_of_tokens_that_have_expired(db):
