@@ -8,13 +8,13 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from gbc.api.identity import Sender
 from gbc.api.resolver import api_resolver
 from gbc.api.responses import WITH_BODY, documented
 from gbc.api.schemas import NonceRequest, VerifyRequest
 from gbc.auth import service
 from gbc.jobs import install_direct_processing
 from gbc.observability import logger, metrics, tracer
-from gbc.users.service import RequestMeta
 
 # When SQS cannot be reached, the jobs this function enqueues are processed here (gbc.jobs).
 install_direct_processing()
@@ -39,9 +39,8 @@ def post_nonce(body: NonceRequest) -> tuple[dict[str, Any], int]:
     tags=["auth"],
     responses=documented(200, 401, *WITH_BODY, _401="message, nonce or signature refused"),
 )
-def post_verify(body: VerifyRequest) -> dict[str, Any]:
-    identity = app.current_event.request_context.identity
-    return service.sign_in(body.message, body.signature, RequestMeta(identity.source_ip, identity.user_agent))
+def post_verify(sender: Sender, body: VerifyRequest) -> dict[str, Any]:
+    return service.sign_in(body.message, body.signature, sender)
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)

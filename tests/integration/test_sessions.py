@@ -119,3 +119,15 @@ def test_the_sweep_forgets_sign_outs_of_tokens_that_have_expired(db):
     result = outbox_sweep_app.lambda_handler({}, LocalContext("OutboxSweepFunction", 512, 60))
     assert result["revocationsPruned"] == 1
     assert session_status(user.id, "live") == "revoked" and session_status(user.id, "old") == "active"
+
+
+def test_the_caller_is_a_dependency_a_test_can_replace(db, monkeypatch):
+    """Routes take the caller through Depends(): overriding it needs neither a token nor a patch."""
+    import api_app
+
+    from gbc.api.identity import caller
+
+    user = make_funded_user()
+    monkeypatch.setitem(api_app.app.dependency_overrides, caller, lambda: user.id)
+    assert call_api("GET", "/api/wallet").status == 200, "no authorizer context: the override is the caller"
+    assert call_api("GET", "/api/wallet", query={"userId": str(uuid.uuid4())}).status == 403

@@ -60,3 +60,7 @@ def test_openapi_document_lists_the_routes(db):
     paths = response.body["paths"]
     assert {"/api/health", "/api/user"} <= set(paths)
     assert "patch" in paths["/api/user"]
+    # The caller, their session and the sender are dependencies, not parameters of the request.
+    assert [p["name"] for p in paths["/api/wallet"]["get"]["parameters"]] == ["userId"]
+    assert "parameters" not in paths["/api/user"]["patch"] and "parameters" not in paths["/api/auth/logout"]["post"]
+    assert [p["name"] for p in paths["/api/game/{gameId}"]["get"]["parameters"]] == ["gameId"]

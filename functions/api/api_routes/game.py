@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from gbc.api.idempotency import idempotent
-from gbc.api.identity import current_user_id, ensure_same_user
+from gbc.api.identity import CallerId, same_user
 from gbc.api.responses import IDEMPOTENT, SIGNED_IN, WITH_BODY, documented
 from gbc.api.schemas import GameAction, GameCreate
 from gbc.game import service
@@ -28,9 +28,8 @@ PLAY = dict(
     responses=documented(201, 402, 404, 409, *SIGNED_IN, *WITH_BODY, *IDEMPOTENT, _201="dealt", **PLAY),
     middlewares=[idempotent],
 )
-def create_game(body: GameCreate) -> tuple[dict[str, Any], int]:
-    user_id = ensure_same_user(router, body.user_id)
-    return service.create_game(user_id, body.bet_amount, body.client_seed), 201
+def create_game(caller: CallerId, body: GameCreate) -> tuple[dict[str, Any], int]:
+    return service.create_game(same_user(caller, body.user_id), body.bet_amount, body.client_seed), 201
 
 
 @router.post(
@@ -40,8 +39,8 @@ def create_game(body: GameCreate) -> tuple[dict[str, Any], int]:
     responses=documented(200, 402, 404, 409, *SIGNED_IN, *WITH_BODY, *IDEMPOTENT, **PLAY),
     middlewares=[idempotent],
 )
-def game_action(body: GameAction) -> dict[str, Any]:
-    user_id = ensure_same_user(router, body.user_id)
+def game_action(caller: CallerId, body: GameAction) -> dict[str, Any]:
+    user_id = same_user(caller, body.user_id)
     # Only insurance takes an amount; a payload sent along with another action is ignored.
     amount = body.payload.amount if body.payload and body.action == "insurance" else None
     return service.act(user_id, body.game_id, body.action, amount)
@@ -54,8 +53,8 @@ def game_action(body: GameAction) -> dict[str, Any]:
     tags=["game"],
     responses=documented(200, 404, *SIGNED_IN, _404="no active game"),
 )
-def get_active_game() -> dict[str, Any]:
-    return service.active_game(current_user_id(router))
+def get_active_game(caller: CallerId) -> dict[str, Any]:
+    return service.active_game(caller)
 
 
 @router.get(
@@ -64,8 +63,8 @@ def get_active_game() -> dict[str, Any]:
     tags=["game"],
     responses=documented(200, 404, *SIGNED_IN, _404=NO_GAME),
 )
-def get_game(gameId: Annotated[uuid.UUID, Path()]) -> dict[str, Any]:
-    return service.get_game(current_user_id(router), gameId)
+def get_game(caller: CallerId, gameId: Annotated[uuid.UUID, Path()]) -> dict[str, Any]:
+    return service.get_game(caller, gameId)
 
 
 @router.get(
@@ -74,5 +73,5 @@ def get_game(gameId: Annotated[uuid.UUID, Path()]) -> dict[str, Any]:
     tags=["game"],
     responses=documented(200, 404, 409, *SIGNED_IN, _404=NO_GAME, _409="the game has not ended"),
 )
-def verify_game(gameId: Annotated[uuid.UUID, Path()]) -> dict[str, Any]:
-    return service.verify_game(current_user_id(router), gameId)
+def verify_game(caller: CallerId, gameId: Annotated[uuid.UUID, Path()]) -> dict[str, Any]:
+    return service.verify_game(caller, gameId)

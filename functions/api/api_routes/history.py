@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
-from gbc.api.identity import ensure_same_user
+from gbc.api.identity import CallerId, same_user
 from gbc.api.responses import SIGNED_IN, documented
 from gbc.api.schemas import ResultFilter
 from gbc.history import service
@@ -21,17 +21,17 @@ router = APIGatewayRouter()
     responses=documented(200, *SIGNED_IN),
 )
 def get_history(
+    caller: CallerId,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     resultFilter: Annotated[ResultFilter, Query()] = "all",
     userId: Annotated[uuid.UUID | None, Query()] = None,
 ) -> dict[str, Any]:
-    user_id = ensure_same_user(router, userId)
-    return service.history_page(user_id, limit, cursor, resultFilter)
+    return service.history_page(same_user(caller, userId), limit, cursor, resultFilter)
 
 
 @router.get(
     "/api/stats", summary="The user's precomputed stats", tags=["history"], responses=documented(200, *SIGNED_IN)
 )
-def get_stats(userId: Annotated[uuid.UUID | None, Query()] = None) -> dict[str, Any]:
-    return service.user_stats(ensure_same_user(router, userId))
+def get_stats(caller: CallerId, userId: Annotated[uuid.UUID | None, Query()] = None) -> dict[str, Any]:
+    return service.user_stats(same_user(caller, userId))

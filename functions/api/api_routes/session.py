@@ -3,7 +3,7 @@ from __future__ import annotations
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
-from gbc.api.identity import current_session
+from gbc.api.identity import CallerSession
 from gbc.api.responses import SIGNED_IN, documented
 from gbc.auth.sessions import revoke
 
@@ -16,8 +16,7 @@ router = APIGatewayRouter()
     tags=["auth"],
     responses=documented(204, *SIGNED_IN, _204="signed out"),
 )
-def post_logout() -> Response[None]:
-    user_id, jti, expires_at = current_session(router)
-    if jti and expires_at is not None:
-        revoke(user_id, jti, expires_at)
+def post_logout(session: CallerSession) -> Response[None]:
+    if session.jti and session.expires_at is not None:
+        revoke(session.user_id, session.jti, session.expires_at)
     return Response(status_code=204)

@@ -5,7 +5,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from gbc.api.idempotency import idempotent
-from gbc.api.identity import ensure_same_user
+from gbc.api.identity import CallerId, same_user
 from gbc.api.responses import IDEMPOTENT, SIGNED_IN, WITH_BODY, documented
 from gbc.api.schemas import StorePurchase
 from gbc.store import service
@@ -25,6 +25,5 @@ def get_items() -> dict[str, Any]:
     responses=documented(201, 402, 404, *SIGNED_IN, *WITH_BODY, *IDEMPOTENT, _404="no such item"),
     middlewares=[idempotent],
 )
-def post_purchase(body: StorePurchase) -> tuple[dict[str, Any], int]:
-    user_id = ensure_same_user(router, body.user_id)
-    return service.purchase(user_id, body.item_id, body.quantity, body.currency), 201
+def post_purchase(caller: CallerId, body: StorePurchase) -> tuple[dict[str, Any], int]:
+    return service.purchase(same_user(caller, body.user_id), body.item_id, body.quantity, body.currency), 201

@@ -5,10 +5,10 @@ from typing import Any
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from gbc.api.idempotency import idempotent
-from gbc.api.identity import ensure_same_user
+from gbc.api.identity import CallerId, Sender, same_user
 from gbc.api.responses import IDEMPOTENT, SIGNED_IN, WITH_BODY, documented
 from gbc.api.schemas import UserUpdate
-from gbc.users.service import RequestMeta, update_user
+from gbc.users.service import update_user
 
 router = APIGatewayRouter()
 
@@ -22,10 +22,9 @@ router = APIGatewayRouter()
     ),
     middlewares=[idempotent],
 )
-def patch_user(update: UserUpdate) -> dict[str, Any]:
-    user_id = ensure_same_user(router, update.user_id)
+def patch_user(caller: CallerId, sender: Sender, update: UserUpdate) -> dict[str, Any]:
+    user_id = same_user(caller, update.user_id)
     changes = update.model_dump(include={"username", "email"}, exclude_unset=True)
     if update.settings is not None:
         changes["settings"] = update.settings.model_dump(by_alias=True, exclude_none=True)
-    identity = router.current_event.request_context.identity
-    return update_user(user_id, changes, RequestMeta(ip_address=identity.source_ip, user_agent=identity.user_agent))
+    return update_user(user_id, changes, sender)

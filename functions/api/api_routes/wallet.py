@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from gbc.api.idempotency import idempotent
-from gbc.api.identity import ensure_same_user
+from gbc.api.identity import CallerId, same_user
 from gbc.api.responses import IDEMPOTENT, SIGNED_IN, WITH_BODY, documented
 from gbc.api.schemas import DepositInitiate, WithdrawalInitiate
 from gbc.wallet import service
@@ -21,8 +21,8 @@ router = APIGatewayRouter()
     tags=["wallet"],
     responses=documented(200, *SIGNED_IN),
 )
-def get_wallet(userId: Annotated[uuid.UUID | None, Query()] = None) -> dict[str, Any]:
-    return service.wallet_summary(ensure_same_user(router, userId))
+def get_wallet(caller: CallerId, userId: Annotated[uuid.UUID | None, Query()] = None) -> dict[str, Any]:
+    return service.wallet_summary(same_user(caller, userId))
 
 
 @router.get(
@@ -32,11 +32,12 @@ def get_wallet(userId: Annotated[uuid.UUID | None, Query()] = None) -> dict[str,
     responses=documented(200, *SIGNED_IN),
 )
 def get_transactions(
+    caller: CallerId,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     userId: Annotated[uuid.UUID | None, Query()] = None,
 ) -> dict[str, Any]:
-    return service.transactions_page(ensure_same_user(router, userId), limit, cursor)
+    return service.transactions_page(same_user(caller, userId), limit, cursor)
 
 
 @router.post(
@@ -46,8 +47,8 @@ def get_transactions(
     responses=documented(201, *SIGNED_IN, *WITH_BODY, *IDEMPOTENT),
     middlewares=[idempotent],
 )
-def post_deposit(body: DepositInitiate) -> tuple[dict[str, Any], int]:
-    return service.deposit_intent(ensure_same_user(router, body.user_id), body.amount, body.currency), 201
+def post_deposit(caller: CallerId, body: DepositInitiate) -> tuple[dict[str, Any], int]:
+    return service.deposit_intent(same_user(caller, body.user_id), body.amount, body.currency), 201
 
 
 @router.post(
@@ -57,6 +58,5 @@ def post_deposit(body: DepositInitiate) -> tuple[dict[str, Any], int]:
     responses=documented(201, 402, *SIGNED_IN, *WITH_BODY, *IDEMPOTENT, _400="validation failed, or not your wallet"),
     middlewares=[idempotent],
 )
-def post_withdraw(body: WithdrawalInitiate) -> tuple[dict[str, Any], int]:
-    user_id = ensure_same_user(router, body.user_id)
-    return service.request_withdrawal(user_id, body.amount, body.wallet_address), 201
+def post_withdraw(caller: CallerId, body: WithdrawalInitiate) -> tuple[dict[str, Any], int]:
+    return service.request_withdrawal(same_user(caller, body.user_id), body.amount, body.wallet_address), 201

@@ -3,23 +3,42 @@
 The authorizer verified the token's signature and, unless the database was down (`verified` is not
 "true"), that its user exists and is active and that it was not signed out. API Gateway may serve
 that verdict from its cache past the token's expiry, so the expiry is checked here on every request;
-an unverified session is checked here too (a database outage then answers 503)."""
+an unverified session is checked here too (a database outage then answers 503).
+
+Routes receive these through Powertools' dependency injection, as parameters annotated `CallerId`
+(the user id), `CallerSession` (user id, token id, expiry: for sign-out) or `Sender` (source IP and
+user agent, for the audit log; public routes too). The resolver computes each once per request,
+after validation, and what it raises goes through the one error mapping; none of them is a request
+parameter in the OpenAPI document. A test replaces one: `app.dependency_overrides[caller] = ...`.
+"""
 
 from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Annotated, Any, cast
 
 from aws_lambda_powertools.event_handler.api_gateway import BaseRouter
+from aws_lambda_powertools.event_handler.depends import Depends
+from aws_lambda_powertools.event_handler.request import Request  # at run time: Powertools injects by this type
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from gbc.errors import Forbidden, Unauthorized
+from gbc.users.service import RequestMeta
 
 
-def _context(app: BaseRouter) -> dict[str, Any]:
-    event = cast(APIGatewayProxyEvent, app.current_event)  # the REST resolver's event
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    """A caller whose session is valid now."""
+
+    user_id: uuid.UUID
+    jti: str  # the token's id ("" for a token without one)
+    expires_at: datetime | None
+
+
+def _context(event: APIGatewayProxyEvent) -> dict[str, Any]:
     authorizer = event.request_context.authorizer
     context = dict(authorizer) if authorizer else {}
     if not context.get("userId"):
@@ -38,9 +57,8 @@ def _check_session(user_id: uuid.UUID, jti: str) -> None:
         raise Unauthorized("session is no longer valid: sign in again")
 
 
-def current_session(app: BaseRouter) -> tuple[uuid.UUID, str, datetime | None]:
-    """(user id, token id, expiry) of a caller whose session is valid now."""
-    context = _context(app)
+def _signed_in(event: APIGatewayProxyEvent) -> SignedIn:
+    context = _context(event)
     try:
         expires = int(context["exp"]) if context.get("exp") is not None else None
         expires_at = datetime.fromtimestamp(expires, UTC) if expires is not None else None
@@ -52,16 +70,39 @@ def current_session(app: BaseRouter) -> tuple[uuid.UUID, str, datetime | None]:
     jti = str(context.get("jti") or "")
     if str(context.get("verified")) != "true":
         _check_session(user_id, jti)
-    return user_id, jti, expires_at
+    return SignedIn(user_id, jti, expires_at)
+
+
+def signed_in(request: Request) -> SignedIn:
+    """Dependency: the caller's session, checked now (401 or 403 otherwise)."""
+    return _signed_in(cast(APIGatewayProxyEvent, request.resolved_event))  # the REST resolver's event
+
+
+def caller(request: Request) -> uuid.UUID:
+    """Dependency: the signed-in caller's user id."""
+    # Not Depends(signed_in): Powertools would still resolve that for a test that overrides `caller`.
+    return signed_in(request).user_id
+
+
+def request_meta(request: Request) -> RequestMeta:
+    """Dependency: where the request came from, as API Gateway saw it."""
+    identity = cast(APIGatewayProxyEvent, request.resolved_event).request_context.identity
+    return RequestMeta(ip_address=identity.source_ip, user_agent=identity.user_agent)
+
+
+CallerSession = Annotated[SignedIn, Depends(signed_in)]
+CallerId = Annotated[uuid.UUID, Depends(caller)]
+Sender = Annotated[RequestMeta, Depends(request_meta)]
+
+
+def same_user(caller_id: uuid.UUID, claimed: uuid.UUID | str | None) -> uuid.UUID:
+    """The seed's schemas carry an optional userId; it is accepted only when it names the caller."""
+    if claimed is not None and str(claimed) != str(caller_id):
+        raise Forbidden("userId does not match the signed-in user")
+    return caller_id
 
 
 def current_user_id(app: BaseRouter) -> uuid.UUID:
-    return current_session(app)[0]
-
-
-def ensure_same_user(app: BaseRouter, claimed: uuid.UUID | str | None) -> uuid.UUID:
-    """The seed's schemas carry a userId; it is accepted only when it names the caller."""
-    user_id = current_user_id(app)
-    if claimed is not None and str(claimed) != str(user_id):
-        raise Forbidden("userId does not match the signed-in user")
-    return user_id
+    """The caller's user id, for a middleware that runs before the route's dependencies
+    (gbc.api.idempotency)."""
+    return _signed_in(cast(APIGatewayProxyEvent, app.current_event)).user_id
