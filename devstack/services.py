@@ -103,11 +103,13 @@ class PostgresService(ProcessService):
 
     def __init__(self, pgdata: Path, log_path: Path) -> None:
         from pgserver import PostgresServer
-        from pgserver.utils import find_suitable_socket_dir
+        from pgserver.utils import ensure_user_exists, find_suitable_socket_dir
 
         pgdata.mkdir(parents=True, exist_ok=True)
         self.pgdata = pgdata.resolve()
         self.system_user = "pgserver" if os.geteuid() == 0 else None
+        if self.system_user is not None:
+            ensure_user_exists(self.system_user)  # what PostgresServer() does first (a fresh machine lacks it)
         # pgserver's initdb and, as root, its user and permissions (no server is started by this).
         init_target = types.SimpleNamespace(pgdata=self.pgdata, system_user=self.system_user, postgres_user="postgres")
         PostgresServer.ensure_pgdata_inited(init_target)  # type: ignore[arg-type]

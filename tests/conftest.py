@@ -43,10 +43,11 @@ os.environ.pop("SQS_ENDPOINT_URL", None)
 
 
 def _as_a_function() -> None:
-    """In-process tests run domain code the way a function does: with direct processing installed."""
-    from gbc.jobs import install_direct_processing
+    """In-process tests run domain code the way a function does: bootstrapped (direct processing, the
+    cache's event subscribers)."""
+    from gbc.bootstrap import bootstrap
 
-    install_direct_processing()
+    bootstrap()
 
 
 _as_a_function()

@@ -9,11 +9,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from api_routes import game, health, history, leaderboard, session, store, user, wallet
 from gbc.api.resolver import api_resolver
-from gbc.jobs import install_direct_processing
+from gbc.bootstrap import bootstrap
 from gbc.observability import logger, metrics, tracer
 
-# When SQS cannot be reached, the jobs this function enqueues are processed here (gbc.jobs).
-install_direct_processing()
+# The direct-processing fallback for jobs and the cache's event subscribers (gbc.bootstrap).
+bootstrap()
 
 app = api_resolver()
 for module in (health, game, history, leaderboard, wallet, store, user, session):

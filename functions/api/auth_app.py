@@ -13,11 +13,11 @@ from gbc.api.resolver import api_resolver
 from gbc.api.responses import WITH_BODY, documented
 from gbc.api.schemas import NonceRequest, VerifyRequest
 from gbc.auth import service
-from gbc.jobs import install_direct_processing
+from gbc.bootstrap import bootstrap
 from gbc.observability import logger, metrics, tracer
 
-# When SQS cannot be reached, the jobs this function enqueues are processed here (gbc.jobs).
-install_direct_processing()
+# The direct-processing fallback for jobs and the cache's event subscribers (gbc.bootstrap).
+bootstrap()
 
 app = api_resolver()
 

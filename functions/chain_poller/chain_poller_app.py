@@ -11,14 +11,14 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from gbc.bootstrap import bootstrap
 from gbc.chain.poller import ChainPoller
 from gbc.chain.rpc import JsonRpcClient
-from gbc.jobs import install_direct_processing
 from gbc.observability import logger, metrics
 from gbc.settings import get_settings
 
-# When SQS cannot be reached, the jobs this function enqueues are processed here (gbc.jobs).
-install_direct_processing()
+# The direct-processing fallback for jobs and the cache's event subscribers (gbc.bootstrap).
+bootstrap()
 
 SAFETY_MARGIN_SECONDS = 15.0
 

@@ -6,12 +6,12 @@ from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from gbc.jobs import install_direct_processing
+from gbc.bootstrap import bootstrap
 from gbc.observability import logger
 from gbc.stats.nightly import fan_out_recompute
 
-# When SQS cannot be reached, the jobs this function enqueues are processed here (gbc.jobs).
-install_direct_processing()
+# The direct-processing fallback for jobs and the cache's event subscribers (gbc.bootstrap).
+bootstrap()
 
 
 @logger.inject_lambda_context

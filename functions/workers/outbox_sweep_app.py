@@ -10,13 +10,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from gbc.api.idempotency import prune_idempotency_keys
 from gbc.auth.sessions import prune_revoked
+from gbc.bootstrap import bootstrap
 from gbc.data.database import get_engine
-from gbc.jobs import install_direct_processing
 from gbc.observability import logger
 from gbc.queue.outbox import sweep_outbox
 
-# When SQS cannot be reached, the jobs this function enqueues are processed here (gbc.jobs).
-install_direct_processing()
+# The direct-processing fallback for jobs and the cache's event subscribers (gbc.bootstrap).
+bootstrap()
 
 
 @logger.inject_lambda_context

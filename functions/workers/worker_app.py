@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
+from gbc.bootstrap import bootstrap
 from gbc.jobs.runner import run_job
 from gbc.observability import logger, metrics, tracer
 from gbc.queue import retention
@@ -23,6 +24,9 @@ from gbc.queue.backoff import visibility_delay
 from gbc.queue.jobs import Job
 from gbc.queue.sqs import queue_url_for_arn, sqs_client
 from gbc.settings import get_settings
+
+# The cache follows what the jobs commit; a job's own jobs fall back to direct processing (gbc.bootstrap).
+bootstrap()
 
 
 class BackoffBatchProcessor(BatchProcessor):

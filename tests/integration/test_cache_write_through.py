@@ -14,8 +14,7 @@ import pytest
 import gbc.cache as query_cache
 from gbc.cache import LOOKUPS_KEY, MISSES_KEY, cache_query, write_through
 from gbc.cache.client import redis_client
-from gbc.history.service import HISTORY_ORDER
-from gbc.pagination import insert_into_first_page
+from gbc.pagination import HISTORY_ORDER, insert_into_first_page
 from gbc.settings import get_settings
 from tests.support.api import call_api
 from tests.support.factories import make_funded_user
@@ -131,15 +130,20 @@ def test_a_load_that_started_before_a_write_through_is_not_stored(db):
 
 
 def test_an_older_write_through_never_replaces_a_newer_summary(db):
-    """Two balance changes of one user whose after-commit hooks run in the opposite order."""
-    from gbc.ledger import _patch
+    """Two balance changes of one user whose transactions' subscribers run in the opposite order."""
+    from gbc.cache.sync import balance_changed
+    from gbc.events import BalanceChanged
 
     user = uuid.uuid4()
     cache_query("wallet_summary", str(user), lambda: {"v": 5, "summary": {"balance": "5"}}, user_id=user)
-    newer = {"entries": [], "version": 7, "balance": Decimal(7), "deposited": Decimal(0), "withdrawn": Decimal(0)}
-    older = {**newer, "version": 6, "balance": Decimal(6)}
-    for state in (newer, older):
-        write_through("wallet", user, [("wallet_summary", str(user))], [], lambda k, r, v, s=state: _patch(s, k, r, v))
+
+    def change(version: int) -> BalanceChanged:
+        entry = {"id": str(uuid.uuid4()), "sequence": version}
+        zero = Decimal(0)
+        return BalanceChanged(user, "GAME_BET", entry, version, Decimal(version), zero, zero)
+
+    balance_changed([change(7)])
+    balance_changed([change(6)])
     cached = cache_query("wallet_summary", str(user), lambda: pytest.fail("cached"), user_id=user)
     assert cached == {"v": 7, "summary": {"balance": "7", "totalDeposited": "0", "totalWithdrawn": "0"}}
 

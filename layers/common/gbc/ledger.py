@@ -13,24 +13,11 @@ from typing import Any
 
 from sqlalchemy import exists, insert, literal, select, true, update
 
-from gbc.cache import DROP, Keys, invalidate_after_commit, write_through_after_commit
 from gbc.data.models import Transaction, TransactionStatus, TransactionType, User
 from gbc.data.transaction import UnitOfWork
 from gbc.errors import InsufficientBalance, NotFound
+from gbc.events import BalanceChanged
 from gbc.money import money_str
-from gbc.pagination import SequenceKeyset, insert_into_first_page
-
-# Balance changes on the hot path update the cached wallet summary and first ledger pages in place
-# (write-through). The others (chain credits, withdrawals, refunds, reversals, adjustments) may change
-# more than the balance (pending withdrawals), so they invalidate the wallet family instead.
-WRITE_THROUGH = {
-    TransactionType.GAME_BET,
-    TransactionType.GAME_WIN,
-    TransactionType.GAME_REFUND,
-    TransactionType.STORE_PURCHASE,
-}
-# Ledger pages newest first by the strict sequence; a row's view names it "sequence".
-LEDGER_ORDER = SequenceKeyset(Transaction.seq, "sequence")
 
 
 def entry_view(t: Transaction) -> dict[str, Any]:
@@ -145,57 +132,18 @@ def apply_balance_change(
         seq=row.seq,
     )
     _sync_user(uow, user_id)
-    if type_ in WRITE_THROUGH:
-        _write_through_after_commit(uow, user_id, entry, row.version, row.balance_after, row.deposited, row.withdrawn)
-    else:
-        invalidate_after_commit(uow, user_id, ("wallet",))  # balance, wallet summary, ledger pages
-    return entry, True
-
-
-def _write_through_after_commit(
-    uow: UnitOfWork,
-    user_id: uuid.UUID,
-    entry: Transaction,
-    version: int,
-    balance: Decimal,
-    deposited: Decimal,
-    withdrawn: Decimal,
-) -> None:
-    """After commit, once per transaction and user: the cached wallet summary gets the new balance and
-    totals (if it is older than this version), the cached first ledger pages get the new rows."""
-    pending: dict[uuid.UUID, dict[str, Any]] = uow.info.setdefault("wallet_write_through", {})
-    state = pending.get(user_id)
-    if state is None:
-        state = pending[user_id] = {"entries": []}
-        write_through_after_commit(
-            uow,
-            "wallet",
-            user_id,
-            [Keys.wallet_summary(user_id)],
-            ["transactions"],
-            lambda k, r, v: _patch(state, k, r, v),
+    uow.record(
+        BalanceChanged(
+            user_id=user_id,
+            type=type_.value,
+            entry=entry_view(entry),
+            version=row.version,
+            balance=row.balance_after,
+            total_deposited=row.deposited,
+            total_withdrawn=row.withdrawn,
         )
-    state["entries"].append(entry_view(entry))
-    state.update(version=version, balance=balance, deposited=deposited, withdrawn=withdrawn)
-
-
-def _patch(state: dict[str, Any], kind: str, rest: str, value: Any) -> Any:
-    if kind == "wallet_summary":
-        if value["v"] >= state["version"]:
-            return value  # a newer summary is already cached
-        summary = {
-            **value["summary"],
-            "balance": money_str(state["balance"]),
-            "totalDeposited": money_str(state["deposited"]),
-            "totalWithdrawn": money_str(state["withdrawn"]),
-        }
-        return {"v": state["version"], "summary": summary}
-    limit = int(rest.rsplit(":", 1)[1])  # a first ledger page: "{user}:start:{limit}"
-    for item in state["entries"]:
-        value = insert_into_first_page(value, "transactions", LEDGER_ORDER, item, limit)
-        if value is None:
-            return DROP
-    return value
+    )
+    return entry, True
 
 
 def _why_not(

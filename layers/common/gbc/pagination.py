@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, or_
 
+from gbc.data.models import Game, Transaction
 from gbc.data.transaction import unit_of_work
 from gbc.errors import DomainError
 
@@ -172,3 +173,10 @@ def insert_into_first_page(
         merged = merged[:limit]
         next_cursor = keyset.cursor_of_view(merged[-1])
     return {**page, items_field: merged, "nextCursor": next_cursor}
+
+
+# The API's two orders, used by the reads (gbc.history, gbc.wallet) and by the cache's write-through.
+# History: newest first by (ended_at, id); a game's view names the time "endedAt".
+HISTORY_ORDER = TimeKeyset(Game.ended_at, Game.id, "endedAt")
+# The ledger: newest first by its strict sequence; a row's view names it "sequence".
+LEDGER_ORDER = SequenceKeyset(Transaction.seq, "sequence")

@@ -12,7 +12,8 @@
   while after a few consecutive errors so requests do not each wait for a timeout.
 
 Modules: `keys` (the key scheme), `scripts` (Lua), `breaker`, `read` (the read path), `write`
-(write-through and invalidation), `report` (health figures), `client`, `codec`.
+(write-through and invalidation), `sync` (the domain events' subscribers that call it after commit:
+the domain never names a cache key), `report` (health figures), `client`, `codec`.
 """
 
 from gbc.cache.breaker import breaker
@@ -21,13 +22,11 @@ from gbc.cache.read import Query, cache_queries, cache_query
 from gbc.cache.report import cache_stats
 from gbc.cache.write import (
     DROP,
-    invalidate_after_commit,
     invalidate_leaderboards,
     invalidate_user_caches,
     put_global,
     put_versioned,
     write_through,
-    write_through_after_commit,
 )
 
 __all__ = [
@@ -43,11 +42,9 @@ __all__ = [
     "cache_queries",
     "cache_query",
     "cache_stats",
-    "invalidate_after_commit",
     "invalidate_leaderboards",
     "invalidate_user_caches",
     "put_global",
     "put_versioned",
     "write_through",
-    "write_through_after_commit",
 ]

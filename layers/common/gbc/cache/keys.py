@@ -4,6 +4,7 @@ deep generations and first-page indexes."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 # The seed's TTLs, in seconds.
 TTL = {
@@ -27,6 +28,22 @@ MAX_FIRST_PAGES = 16
 FAMILY = {"user_stats": "games", "user_history": "games", "wallet_summary": "wallet", "transactions": "wallet"}
 Families = tuple[str, ...]
 ALL_FAMILIES: Families = ("games", "wallet")
+
+
+def prefix_of(kind: str) -> str:
+    """Every key of a kind starts so: `query:{kind}:` then, for a user-scoped kind, the family's
+    generation and the Keys' rest (`query:{kind}:{gen}:{rest}`), for a global kind the rest."""
+    return f"query:{kind}:"
+
+
+def global_key(kind: str, rest: str) -> str:
+    return f"{prefix_of(kind)}{rest}"
+
+
+def parse_user_key(key: str) -> tuple[str, str]:
+    """(kind, the Keys' rest) of a user-scoped key: the inverse of the layout above."""
+    kind, _, rest = key.removeprefix("query:").partition(":")
+    return kind, rest.split(":", 1)[1] if ":" in rest else ""
 
 
 # Bumped whenever the format of a cached user-scoped value changes: every entry of the old format is
@@ -54,8 +71,34 @@ class Keys:
         return "wallet_summary", str(user_id)
 
     @staticmethod
+    def game(game_id: uuid.UUID | str) -> tuple[str, str]:
+        """Global (not per user): an ended game is immutable; the entry names its owner."""
+        return "game", str(game_id)
+
+    @staticmethod
+    def leaderboard(period: str) -> tuple[str, str]:
+        return "leaderboard", period
+
+    @staticmethod
     def transactions(user_id: uuid.UUID | str, cursor: str | None, limit: int) -> tuple[str, str]:
         return "transactions", f"{user_id}:{cursor or 'start'}:{limit}"
+
+
+@dataclass(frozen=True)
+class FirstPage:
+    """What a cached first page's key says (the inverse of Keys.user_history / Keys.transactions)."""
+
+    result_filter: str | None
+    limit: int
+
+
+def first_page_of(kind: str, rest: str) -> FirstPage:
+    parts = rest.split(":")
+    if kind == "user_history":  # "{user}:start:{filter}:{limit}"
+        return FirstPage(parts[2], int(parts[3]))
+    if kind == "transactions":  # "{user}:start:{limit}"
+        return FirstPage(None, int(parts[2]))
+    raise ValueError(f"{kind} has no pages")
 
 
 # Besides its generation, each family has a write sequence (`query:seq:{family}:{u}`). A miss

@@ -27,6 +27,7 @@ from gbc.cache.keys import (
     _gen_key,
     _index_key,
     _seq_key,
+    prefix_of,
 )
 from gbc.cache.scripts import _LOOKUP, _STORE, _script, _seed
 from gbc.observability import logger, metrics
@@ -45,7 +46,7 @@ class _Lookup:
 def _lookup_call(q: Query[Any], token: str) -> dict[str, Any]:
     if q.user_id is None:  # global keys (an ended game, the leaderboard) have no generation
         keys = ["", "", "", LOOKUPS_KEY, MISSES_KEY, ""]
-        prefix, suffix = f"query:{q.kind}:", q.rest
+        prefix, suffix = prefix_of(q.kind), q.rest
     else:
         family = FAMILY[q.kind]
         keys = [
@@ -56,7 +57,7 @@ def _lookup_call(q: Query[Any], token: str) -> dict[str, Any]:
             MISSES_KEY,
             _index_key(q.kind, q.user_id) if q.first_page else "",
         ]
-        prefix, suffix = f"query:{q.kind}:", f":{q.rest}"
+        prefix, suffix = prefix_of(q.kind), f":{q.rest}"
     versioned = "1" if q.version is not None else "0"
     return {"keys": keys, "args": [prefix, suffix, _seed(), token, LOCK_MS, versioned]}
 

@@ -1,5 +1,5 @@
 """The write path: write-through of hot-path changes, versioned puts, global entries, and O(1)
-invalidation by generation."""
+invalidation by generation. Called after commit by the cache's event subscribers (gbc.cache.sync)."""
 
 from __future__ import annotations
 
@@ -17,13 +17,16 @@ from gbc.cache.keys import (
     FAMILY,
     TTL,
     Families,
+    Keys,
     _deep_key,
     _gen_key,
     _index_key,
     _seq_key,
+    global_key,
+    parse_user_key,
+    prefix_of,
 )
 from gbc.cache.scripts import _INVALIDATE, _PATCH_READ, _PATCH_WRITE, _PUT_VERSIONED, _script, _seed
-from gbc.data.transaction import UnitOfWork
 from gbc.observability import logger
 from gbc.settings import get_settings
 
@@ -55,16 +58,15 @@ def write_through(
             + [_index_key(kind, user_id) for kind in first_pages],
             args=[len(fixed), _seed()]
             + [f":{rest}" for _, rest in fixed]
-            + [f"query:{kind}:" for kind, _ in fixed]
-            + [f"query:{kind}:" for kind in first_pages],
+            + [prefix_of(kind) for kind, _ in fixed]
+            + [prefix_of(kind) for kind in first_pages],
         )
         keys, args = [], []
         for i in range(0, len(flat), 2):
             key, raw = flat[i].decode(), flat[i + 1]
             if not raw:
                 continue  # not cached: the next read loads it (a load that started earlier cannot store)
-            kind, _, rest = key.removeprefix("query:").partition(":")
-            suffix = rest.split(":", 1)[1] if ":" in rest else ""
+            kind, suffix = parse_user_key(key)
             try:
                 new = patch(kind, suffix, codec.loads(raw))
             except Exception:
@@ -81,14 +83,6 @@ def write_through(
         invalidate_user_caches(user_id, (family,))
 
 
-def write_through_after_commit(
-    uow: UnitOfWork, family: str, user_id: uuid.UUID, fixed: list[tuple[str, str]], first_pages: list[str], patch: Patch
-) -> None:
-    uow.after_commit(lambda: write_through(family, user_id, fixed, first_pages, patch))
-    # A COMMIT whose answer was lost may have happened: the cached copies are unknown, not updated.
-    uow.if_outcome_unknown(lambda: invalidate_user_caches(user_id, (family,)))
-
-
 def put_versioned(kind: str, rest: str, user_id: uuid.UUID | str, value: Any, version: int) -> None:
     """Write a value through (after a commit) unless a newer version is cached; loads that started
     before cannot store any more."""
@@ -102,7 +96,7 @@ def put_versioned(kind: str, rest: str, user_id: uuid.UUID | str, value: Any, ve
         family = FAMILY[kind]
         _script(client, _PUT_VERSIONED)(
             keys=[_gen_key(family, user_id), _seq_key(family, user_id)],
-            args=[f"query:{kind}:", f":{rest}", codec.dumps(value), version, _seed(), TTL[kind]],
+            args=[prefix_of(kind), f":{rest}", codec.dumps(value), version, _seed(), TTL[kind]],
         )
     except redis.RedisError as exc:
         breaker.failure()
@@ -115,7 +109,7 @@ def put_global(kind: str, rest: str, value: Any) -> None:
     if not get_settings().cache_enabled or not breaker.allow():
         return
     try:
-        redis_client().set(f"query:{kind}:{rest}", codec.dumps(value), ex=TTL[kind])
+        redis_client().set(global_key(kind, rest), codec.dumps(value), ex=TTL[kind])
     except redis.RedisError as exc:
         breaker.failure()
         logger.warning("[Cache] could not store a value", extra={"error": repr(exc)})
@@ -135,20 +129,11 @@ def invalidate_user_caches(user_id: uuid.UUID | str, families: Families = ALL_FA
         )
 
 
-def invalidate_after_commit(uow: UnitOfWork, user_id: uuid.UUID, families: Families = ALL_FAMILIES) -> None:
-    """Invalidate a user's caches once the transaction commits (once per transaction, user, family)."""
-    pending: set[tuple[uuid.UUID, str]] = uow.info.setdefault("invalidate_users", set())
-    fresh = tuple(f for f in families if (user_id, f) not in pending)
-    if fresh:
-        pending.update((user_id, f) for f in fresh)
-        uow.after_commit(lambda: invalidate_user_caches(user_id, fresh))
-        uow.if_outcome_unknown(lambda: invalidate_user_caches(user_id, fresh))
-
-
 def invalidate_leaderboards() -> None:
     """A renamed player shows under the new name at once (three keys, whatever the board holds)."""
     try:
-        redis_client().delete(*(f"query:leaderboard:{period}" for period in ("daily", "weekly", "all")))
+        keys = (Keys.leaderboard(period) for period in ("daily", "weekly", "all"))
+        redis_client().delete(*(global_key(kind, rest) for kind, rest in keys))
     except redis.RedisError as exc:
         breaker.failure()
         logger.warning("[Cache] invalidation failed", extra={"error": repr(exc), "what": "leaderboard"})

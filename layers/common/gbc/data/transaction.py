@@ -1,9 +1,11 @@
 """The one way to run a database transaction, and to run work after it commits.
 
-`with unit_of_work() as uow:` yields a Session inside BEGIN ... COMMIT. Work that must only happen
-once the data is durable (sending outbox jobs, invalidating caches) is registered with
-`uow.after_commit(fn)` and runs after COMMIT; it is dropped on rollback. A failure while COMMIT is
-in flight is CommitOutcomeUnknown: the caller cannot know whether the change happened.
+`with unit_of_work() as uow:` yields a Session inside BEGIN ... COMMIT. What the transaction changed
+is recorded as domain events (`uow.record(event)`, gbc.events): after COMMIT their subscribers keep
+derived copies in sync (the cache). Other work that must only happen once the data is durable
+(sending outbox jobs) is registered with `uow.after_commit(fn)`. Both are dropped on rollback. A
+failure while COMMIT is in flight is CommitOutcomeUnknown: the caller cannot know whether the change
+happened.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from gbc.data.database import get_engine
+from gbc.events import Event, publish
 from gbc.observability import logger
 
 
@@ -32,16 +35,16 @@ class UnitOfWork:
     session: Session
     # Scratch space for mechanisms that batch their after-commit work (e.g. the outbox's job ids).
     info: dict[str, Any] = field(default_factory=dict)
+    events: list[Event] = field(default_factory=list)
     _after_commit: list[Callable[[], None]] = field(default_factory=list)
-    _if_outcome_unknown: list[Callable[[], None]] = field(default_factory=list)
+
+    def record(self, event: Event) -> None:
+        """What this transaction changed, for the subscribers to act on once it is committed (or,
+        when the COMMIT's answer is lost, on the chance that it was)."""
+        self.events.append(event)
 
     def after_commit(self, fn: Callable[[], None]) -> None:
         self._after_commit.append(fn)
-
-    def if_outcome_unknown(self, fn: Callable[[], None]) -> None:
-        """Work that is right whether or not a COMMIT whose answer was lost took effect (making cached
-        copies of what it changed unreachable); it runs only in that case."""
-        self._if_outcome_unknown.append(fn)
 
 
 class CommitOutcomeUnknown(Exception):
@@ -85,8 +88,10 @@ def unit_of_work(engine: Engine | None = None) -> Iterator[UnitOfWork]:
         try:
             session.commit()
         except Exception as exc:
-            _run_hooks(uow._if_outcome_unknown)
+            publish(uow.events, "outcome_unknown")
             raise CommitOutcomeUnknown("the connection failed during COMMIT") from exc
+    # Derived copies first (the caller's next read sees its write), then the rest (sending jobs).
+    publish(uow.events)
     _run_hooks(uow._after_commit)
 
 

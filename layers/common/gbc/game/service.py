@@ -18,16 +18,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from gbc.cache import DROP, cache_query, put_global, write_through_after_commit
+from gbc.cache import Keys, cache_query
 from gbc.data.models import Game, GameMove, GameResult, GameState, TransactionType, User
 from gbc.data.transaction import UnitOfWork, unit_of_work
 from gbc.errors import Conflict, DomainError, NotFound
+from gbc.events import GameEnded
 from gbc.game import engine, fairness
-from gbc.history.service import HISTORY_ORDER, filters_of, game_summary
+from gbc.history.service import filters_of, game_summary
 from gbc.ledger import apply_balance_change
 from gbc.messages import AuditLogPayload, StatsRecomputePayload
 from gbc.money import money_str
-from gbc.pagination import insert_into_first_page
 from gbc.queue.outbox import enqueue_job
 from gbc.settings import get_settings
 
@@ -54,8 +54,8 @@ def _fairness_view(game: Game) -> dict[str, Any]:
     return view
 
 
-def game_view(game: Game, round_: engine.Round, balance: Decimal | None = None) -> dict[str, Any]:
-    view: dict[str, Any] = {
+def game_view(game: Game, round_: engine.Round) -> dict[str, Any]:
+    return {
         "id": str(game.id),
         "state": game.state.value,
         "betAmount": money_str(game.bet_amount),
@@ -67,9 +67,6 @@ def game_view(game: Game, round_: engine.Round, balance: Decimal | None = None) 
         "createdAt": game.created_at.isoformat() if game.created_at else None,
         "endedAt": game.ended_at.isoformat() if game.ended_at else None,
     }
-    if balance is not None:
-        view["balance"] = money_str(balance)
-    return view
 
 
 def _charge(uow: UnitOfWork, game: Game, amount: Decimal, step: str) -> Decimal:
@@ -93,9 +90,6 @@ def _settle(uow: UnitOfWork, game: Game, round_: engine.Round) -> Decimal | None
             uow, game.user_id, kind, outcome.win_amount, f"{game.id}:settle", {"result": outcome.result}
         )
         balance = entry.balance_after
-    # The round's end: the ended game is cached at once (immutable), and the user's cached first
-    # history pages get it in place (the settlement's ledger row covers the wallet; the stats job the stats).
-    _game_ended_write_through(uow, game)
     enqueue_job(StatsRecomputePayload(userId=game.user_id, trigger="game:ended", gameId=game.id), uow)
     enqueue_job(
         AuditLogPayload(
@@ -115,28 +109,25 @@ def _settle(uow: UnitOfWork, game: Game, round_: engine.Round) -> Decimal | None
     return balance
 
 
-def _game_ended_write_through(uow: UnitOfWork, game: Game) -> None:
-    assert game.result is not None
-    filters = filters_of(game.result)
-    summary: dict[str, Any] = {}
-
-    def patch(kind: str, rest: str, page: Any) -> Any:
-        _, _, result_filter, limit = rest.split(":")  # "{user}:start:{filter}:{limit}"
-        if result_filter not in filters:
-            return page
-        patched = insert_into_first_page(page, "games", HISTORY_ORDER, summary, int(limit))
-        return DROP if patched is None else patched
-
-    def cache_ended_game() -> None:
-        summary.update(game_summary(game))
-        put_global("game", str(game.id), {"userId": str(game.user_id), "view": _ended_view(game)})
-
-    uow.after_commit(cache_ended_game)
-    write_through_after_commit(uow, "games", game.user_id, [], ["user_history"], patch)
-
-
 def _ended_view(game: Game) -> dict[str, Any]:
     return game_view(game, engine.Round.from_dict(game.hands))
+
+
+def _answer(uow: UnitOfWork, game: Game, round_: engine.Round, balance: Decimal) -> dict[str, Any]:
+    """The step's response: the game's view and the balance. A round that has ended shows the view
+    GET /api/game/{id} serves from now on: the GameEnded event carries it (with its history row)."""
+    view = game_view(game, round_)
+    if game.result is not None:
+        uow.record(
+            GameEnded(
+                user_id=game.user_id,
+                game_id=game.id,
+                view=view,
+                summary=game_summary(game),
+                filters=filters_of(game.result),
+            )
+        )
+    return {**view, "balance": money_str(balance)}
 
 
 def _store_round(game: Game, round_: engine.Round) -> None:
@@ -170,7 +161,7 @@ def create_game(user_id: uuid.UUID, bet: Decimal, client_seed: str | None) -> di
             uow.session.add(GameMove(game_id=game.id, move="deal", payload={"cursor": round_.cursor}))
             if round_.phase is engine.Phase.ENDED:
                 balance = _settle(uow, game, round_) or balance
-            view = game_view(game, round_, balance)
+            view = _answer(uow, game, round_, balance)
     except IntegrityError as exc:
         if "uq_games_active_user" in str(exc.orig):
             # Name the open game, so a client whose earlier response was lost can resume it.
@@ -245,7 +236,7 @@ def act(user_id: uuid.UUID, game_id: uuid.UUID, action: str, amount: Decimal | N
         )
         if after.phase is engine.Phase.ENDED:
             balance = _settle(uow, game, after) or balance
-        return game_view(game, after, balance)
+        return _answer(uow, game, after, balance)
 
 
 def _load_game(game_id: uuid.UUID) -> dict[str, Any] | None:
@@ -259,8 +250,7 @@ def _load_game(game_id: uuid.UUID) -> dict[str, Any] | None:
 def get_game(user_id: uuid.UUID, game_id: uuid.UUID) -> dict[str, Any]:
     """A game; an ended one (immutable) is cached for an hour."""
     found = cache_query(
-        "game",
-        str(game_id),
+        *Keys.game(game_id),
         lambda: _load_game(game_id),
         store_if=lambda g: g is not None and g["view"]["endedAt"] is not None,
     )

@@ -11,7 +11,7 @@ from gbc.cache import Keys, Query, cache_queries
 from gbc.data.models import Game, GameResult, SystemConfig
 from gbc.data.transaction import unit_of_work
 from gbc.money import money_str
-from gbc.pagination import TimeKeyset, fetch_page, validate_cursor
+from gbc.pagination import HISTORY_ORDER, fetch_page, validate_cursor
 from gbc.stats.service import aggregate_user_stats, public, stats_key
 
 # The filter LOSE covers every way of losing the stake.
@@ -21,8 +21,6 @@ FILTERS = {
     "PUSH": [GameResult.PUSH],
     "BLACKJACK": [GameResult.BLACKJACK],
 }
-# Pages newest first by (ended_at, id); a game's view names the time "endedAt".
-HISTORY_ORDER = TimeKeyset(Game.ended_at, Game.id, "endedAt")
 
 
 def _summary(game: Game) -> dict[str, Any]:
@@ -55,7 +53,7 @@ def user_stats(user_id: uuid.UUID) -> dict[str, Any]:
 
 def history_page(user_id: uuid.UUID, limit: int, cursor: str | None, result_filter: str) -> dict[str, Any]:
     """The page and the stats are two cache entries looked up in one round trip: a game's end updates
-    the first pages in place (gbc.game.service), the stats job the stats."""
+    the first pages in place, the stats job the stats (gbc.cache.sync)."""
     validate_cursor(HISTORY_ORDER, cursor)
     page, stats = cache_queries(
         Query(
@@ -74,9 +72,9 @@ def game_summary(game: Game) -> dict[str, Any]:
     return _summary(game)
 
 
-def filters_of(result: GameResult) -> set[str]:
+def filters_of(result: GameResult) -> frozenset[str]:
     """The history filters a game with this result shows under."""
-    return {"all"} | {name for name, results in FILTERS.items() if result in results}
+    return frozenset({"all"} | {name for name, results in FILTERS.items() if result in results})
 
 
 def _load_history(user_id: uuid.UUID, limit: int, cursor: str | None, result_filter: str) -> dict[str, Any]:

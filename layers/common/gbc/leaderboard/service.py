@@ -10,7 +10,7 @@ from typing import Any, Literal
 from sqlalchemy import case, func, select
 
 from gbc.addresses import checksum
-from gbc.cache import cache_query
+from gbc.cache import Keys, cache_query
 from gbc.data.models import Game, GameResult, User
 from gbc.data.transaction import unit_of_work
 from gbc.money import money_str
@@ -69,4 +69,4 @@ def _load(period: Period) -> dict[str, Any]:
 
 
 def leaderboard(period: Period) -> dict[str, Any]:
-    return cache_query("leaderboard", period, lambda: _load(period))
+    return cache_query(*Keys.leaderboard(period), lambda: _load(period))

@@ -28,9 +28,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from sqlalchemy import and_, case, func, or_, select, true
 from sqlalchemy.dialects.postgresql import insert
 
-from gbc.cache import FAMILY, Keys, invalidate_after_commit, put_versioned
 from gbc.data.models import Game, GameResult, SystemConfig
 from gbc.data.transaction import UnitOfWork
+from gbc.events import StatsChanged
 from gbc.money import money_str
 from gbc.observability import logger, metrics
 
@@ -168,13 +168,9 @@ def _store(uow: UnitOfWork, user_id: uuid.UUID, stats: dict[str, Any], *, correc
             index_elements=[SystemConfig.key], set_={"value": statement.excluded.value, "updated_at": func.now()}
         )
     )
-    if corrected:
-        # A repair may lower totalHands, the version that orders write-throughs: drop the cached value.
-        invalidate_after_commit(uow, user_id, (FAMILY["user_stats"],))
-        return
-    # Write the new stats through after commit; totalHands orders them (an older update never wins).
+    # totalHands orders the updates of the cached stats; a repair may lower it.
     view = public(stats)
-    uow.after_commit(lambda: put_versioned(*Keys.user_stats(user_id), user_id, view, view["totalHands"]))
+    uow.record(StatsChanged(user_id=user_id, view=view, version=view["totalHands"], repaired=corrected))
 
 
 def _locked_stats(uow: UnitOfWork, user_id: uuid.UUID) -> dict[str, Any] | None:

@@ -10,10 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from gbc.addresses import checksum
-from gbc.cache import invalidate_after_commit, invalidate_leaderboards
 from gbc.data.models import User
 from gbc.data.transaction import unit_of_work
 from gbc.errors import Conflict, NotFound
+from gbc.events import UserChanged
 from gbc.messages import AuditLogPayload
 from gbc.money import money_str
 from gbc.queue.outbox import enqueue_job
@@ -75,9 +75,7 @@ def update_user(user_id: uuid.UUID, changes: dict[str, Any], meta: RequestMeta) 
                 uow,
             )
             view = user_view(user)
-            invalidate_after_commit(uow, user_id)
-            if "username" in changes:
-                uow.after_commit(invalidate_leaderboards)
+            uow.record(UserChanged(user_id=user_id, renamed="username" in changes))
     except IntegrityError as exc:
         field = "username" if "username" in str(exc.orig) else "email"
         raise Conflict(f"{field} is already taken", field=field) from exc

@@ -12,7 +12,6 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 
-from gbc.cache import invalidate_after_commit
 from gbc.data.models import (
     ChainEvent,
     ChainEventStatus,
@@ -25,6 +24,7 @@ from gbc.data.models import (
 )
 from gbc.data.transaction import UnitOfWork
 from gbc.errors import Conflict, InsufficientBalance, NotFound
+from gbc.events import WithdrawalChanged
 from gbc.ledger import apply_balance_change, find_entry
 from gbc.messages import ChainEventPayload
 from gbc.observability import logger, metrics
@@ -167,7 +167,7 @@ def complete_withdrawal(uow: UnitOfWork, payload: ChainEventPayload) -> bool:
     withdrawal.status = WithdrawalStatus.COMPLETED
     withdrawal.tx_hash = payload.tx_hash.lower()
     withdrawal.completed_at = datetime.now(UTC)
-    invalidate_after_commit(uow, withdrawal.user_id, ("wallet",))  # its pending withdrawals
+    uow.record(WithdrawalChanged(user_id=withdrawal.user_id))  # no longer pending
     logger.info(
         f"[Worker] Processed withdrawal: {payload.amount} GBC for user {withdrawal.user_id}",
         extra={"nonce": payload.nonce},
@@ -226,4 +226,4 @@ def _reopen_withdrawal(uow: UnitOfWork, event: ChainEvent) -> None:
     withdrawal.status = WithdrawalStatus.PENDING
     withdrawal.tx_hash = None
     withdrawal.completed_at = None
-    invalidate_after_commit(uow, withdrawal.user_id, ("wallet",))
+    uow.record(WithdrawalChanged(user_id=withdrawal.user_id))  # pending again

@@ -22,10 +22,10 @@ from gbc.data.models import (
 )
 from gbc.data.transaction import unit_of_work
 from gbc.errors import DomainError, NotFound
-from gbc.ledger import LEDGER_ORDER, apply_balance_change, entry_view
+from gbc.ledger import apply_balance_change, entry_view
 from gbc.messages import AuditLogPayload
 from gbc.money import money_str
-from gbc.pagination import fetch_page, validate_cursor
+from gbc.pagination import LEDGER_ORDER, fetch_page, validate_cursor
 from gbc.queue.outbox import enqueue_job
 from gbc.settings import get_settings
 
