@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
+from gbc.views import ErrorBody
+
 DESCRIPTIONS = {
     200: "ok",
     201: "created",
@@ -30,8 +32,19 @@ IDEMPOTENT = (422,)
 
 
 def documented(success: int, *codes: int, **described: str) -> dict[int, OpenAPIResponse]:
-    """`responses=` for a route: `success`, the codes given, and ANY_ROUTE; `described` overrides a
-    description by code, e.g. documented(201, 402, *SIGNED_IN, _404="no such item")."""
+    """`responses=` for a route: `success` (its schema is the route's return type), the codes given,
+    and ANY_ROUTE, each with the error body; `described` overrides a description by code, e.g.
+    documented(201, 402, *SIGNED_IN, _404="no such item")."""
     overrides = {int(key.lstrip("_")): text for key, text in described.items()}
     chosen = sorted({success, *codes, *ANY_ROUTE, *overrides})
-    return {code: OpenAPIResponse(description=overrides.get(code, DESCRIPTIONS[code])) for code in chosen}
+    responses: dict[int, OpenAPIResponse] = {}
+    for code in chosen:
+        description = overrides.get(code, DESCRIPTIONS[code])
+        if code == success or code == 204:
+            responses[code] = OpenAPIResponse(description=description)
+        else:
+            responses[code] = OpenAPIResponse(description=description, content={JSON: {"model": ErrorBody}})
+    return responses
+
+
+JSON = "application/json"
