@@ -141,14 +141,30 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 def override_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """`override_settings(REDIS_URL=..., SIGNUP_BONUS=...)`: environment for this test only. Settings
-    and the per-container clients are rebuilt now, and again at teardown whether the test passed or
-    failed, so no setting leaks into later tests."""
+    """`override_settings(REDIS_URL=..., SIGNUP_BONUS=...)`: environment for this test only; or
+    `with override_settings(...):` for a part of it (the previous values come back at the block's
+    end). Settings and the per-container clients are rebuilt at each change, and again at teardown
+    whether the test passed or failed, so no setting leaks into later tests."""
 
-    def apply(**values: object) -> None:
+    def apply(**values: object) -> contextlib.AbstractContextManager[None]:
+        before = {name.upper(): os.environ.get(name.upper()) for name in values}
         for name, value in values.items():
             monkeypatch.setenv(name.upper(), str(value))
         reset_clients()
+
+        @contextlib.contextmanager
+        def until_the_block_ends() -> Iterator[None]:  # does nothing unless entered
+            try:
+                yield
+            finally:
+                for name, previous in before.items():
+                    if previous is None:
+                        monkeypatch.delenv(name, raising=False)
+                    else:
+                        monkeypatch.setenv(name, previous)
+                reset_clients()
+
+        return until_the_block_ends()
 
     yield apply
     monkeypatch.undo()
@@ -233,16 +249,17 @@ def chain_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, 
 
 
 @pytest.fixture
-def chain(chain_node: tuple[Any, Any]) -> Iterator[Chain]:
-    """The deployed contracts, with gbc.settings pointed at them for this test only; the test runs
-    between an evm_snapshot and an evm_revert, so tests do not see each other's transactions."""
+def chain(chain_node: tuple[Any, Any], override_settings: Any) -> Iterator[Chain]:
+    """The deployed contracts, with gbc.settings pointed at them for this test only (CHAIN_RPC_URL,
+    CHAIN_ID, TOKEN/VAULT/FAUCET_ADDRESS, CHAIN_START_BLOCK); the test runs between an evm_snapshot and
+    an evm_revert, so tests do not see each other's transactions."""
     from devstack.chain import contracts_of
-    from tests.support.chain import chain_settings, revert, snapshot
+    from tests.support.chain import revert, snapshot
 
     w3, deployment = chain_node
     snap = snapshot(deployment.rpc_url)
     try:
-        with chain_settings(deployment):
-            yield Chain(w3, deployment, *contracts_of(w3, deployment))
+        override_settings(**deployment.env())
+        yield Chain(w3, deployment, *contracts_of(w3, deployment))
     finally:
         revert(deployment.rpc_url, snap)

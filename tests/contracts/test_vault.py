@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Iterator
 from typing import Any
 
 from eth_account import Account
@@ -14,7 +12,6 @@ from eth_utils import to_bytes
 from web3.logs import DISCARD
 
 from devstack.chain import DEV_KEYS
-from gbc.settings import get_settings
 from gbc.wallet.voucher import domain, sign_voucher
 from tests.conftest import Chain
 from tests.contracts.conftest import ALICE, BOB, DEPLOYER, SIGNER, reverts, transact
@@ -31,19 +28,6 @@ def signature_bytes(voucher: dict[str, Any]) -> bytes:
 def withdraw_args(voucher: dict[str, Any]) -> tuple[int, int, int, bytes]:
     message = voucher["message"]
     return int(message["amount"]), int(message["nonce"]), int(message["deadline"]), signature_bytes(voucher)
-
-
-@contextlib.contextmanager
-def signer_key(key: str) -> Iterator[None]:
-    """The backend signs with another key for a while."""
-    before = os.environ["SIGNER_PRIVATE_KEY"]
-    os.environ["SIGNER_PRIVATE_KEY"] = key
-    get_settings.cache_clear()
-    try:
-        yield
-    finally:
-        os.environ["SIGNER_PRIVATE_KEY"] = before
-        get_settings.cache_clear()
 
 
 def deposit(chain: Chain, account: Any, amount: int) -> Any:
@@ -129,9 +113,9 @@ def test_expired_voucher_is_refused(chain: Chain) -> None:
     assert chain.vault.functions.nonce_used(2).call() is False
 
 
-def test_voucher_from_another_signer_is_refused(chain: Chain) -> None:
+def test_voucher_from_another_signer_is_refused(chain: Chain, override_settings: Any) -> None:
     deadline = latest_timestamp(chain.url) + 3600
-    with signer_key(DEV_KEYS[5]):
+    with override_settings(SIGNER_PRIVATE_KEY=DEV_KEYS[5]):  # the backend signs with another key
         forged = sign_voucher(ALICE.address, 50 * GBC, 3, deadline)
     with reverts("bad signature"):
         transact(chain.vault.functions.withdraw(*withdraw_args(forged)), ALICE)
@@ -167,7 +151,7 @@ def test_malleable_and_malformed_signatures_are_refused(chain: Chain) -> None:
     transact(chain.vault.functions.withdraw(amount, nonce, deadline, signature), ALICE)
 
 
-def test_owner_rotates_the_signer(chain: Chain) -> None:
+def test_owner_rotates_the_signer(chain: Chain, override_settings: Any) -> None:
     deadline = latest_timestamp(chain.url) + 3600
     old = sign_voucher(ALICE.address, GBC, 8, deadline)
     with reverts("not owner"):
@@ -176,6 +160,6 @@ def test_owner_rotates_the_signer(chain: Chain) -> None:
     transact(chain.vault.functions.set_signer(new_signer.address), DEPLOYER)
     with reverts("bad signature"):
         transact(chain.vault.functions.withdraw(*withdraw_args(old)), ALICE)
-    with signer_key(DEV_KEYS[6]):
+    with override_settings(SIGNER_PRIVATE_KEY=DEV_KEYS[6]):
         new = sign_voucher(ALICE.address, GBC, 8, deadline)
     transact(chain.vault.functions.withdraw(*withdraw_args(new)), ALICE)

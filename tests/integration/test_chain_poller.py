@@ -207,11 +207,10 @@ class RefusingRpc(JsonRpcClient):
         return super().logs(from_block, to_block, addresses, topics)
 
 
-def test_block_ranges_adapt_to_a_provider_that_refuses_large_ones(db, chain, sqs_queues, monkeypatch):
+def test_block_ranges_adapt_to_a_provider_that_refuses_large_ones(db, chain, sqs_queues, override_settings):
     _deposit(chain, ALICE, 7 * GBC)
     mine(chain.url, 40)
-    monkeypatch.setenv("CHAIN_MAX_BLOCK_RANGE", "64")
-    get_settings.cache_clear()
+    override_settings(CHAIN_MAX_BLOCK_RANGE=64)
     rpc = RefusingRpc(get_settings().chain_rpc_url, limit=5)
     result = ChainPoller(rpc).poll()
     assert rpc.refused >= 3  # 64 -> 32 -> 16 -> 8 -> 4
@@ -510,10 +509,9 @@ def test_a_fork_that_flips_away_and_back_credits_the_deposit_again_after_its_rev
     assert references[2] == references[0] + "#1"
 
 
-def test_the_poller_refuses_a_node_of_another_chain(db, chain, sqs_queues, monkeypatch):
+def test_the_poller_refuses_a_node_of_another_chain(db, chain, sqs_queues, override_settings):
     from gbc.chain.poller import WrongChain
 
-    monkeypatch.setenv("CHAIN_ID", "1")
-    get_settings.cache_clear()
+    override_settings(CHAIN_ID=1)
     with pytest.raises(WrongChain, match="serves chain 31337"):
         _poller().poll()

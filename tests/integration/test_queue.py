@@ -34,7 +34,6 @@ from gbc.queue.sqs import sqs_client
 from gbc.queue.status import get_queue_stats
 from gbc.stats.nightly import fan_out_recompute
 from gbc.stats.service import public, stats_key
-from tests.conftest import reset_clients
 from tests.support.factories import make_user
 from tests.support.games import add_ended_games
 from tests.support.jobs import message_of
@@ -225,22 +224,16 @@ def test_a_poison_message_reaches_the_dlq_after_eight_receives_with_growing_dela
 
 
 def test_a_database_outage_fails_the_job_with_a_backoff_and_it_applies_once_the_database_is_back(
-    db, services, monkeypatch, capsys
+    db, services, monkeypatch, override_settings, capsys
 ):
     user = make_user()
     add_ended_games(user.id, [GameResult.WIN, GameResult.LOSE])
     url = services["queues"]["JobsQueue"]
     messages = _deliver_via_sqs(services, "stats:recompute", StatsRecomputePayload(userId=user.id, gameId=uuid.uuid4()))
     # A real outage: nothing listens on this port (connection refused), as when PostgreSQL restarts.
-    monkeypatch.setenv("DATABASE_URL", "postgresql+pg8000://postgres@127.0.0.1:1/gbc")
-    monkeypatch.setenv("DB_CONNECT_TIMEOUT", "1")
-    reset_clients()
-    try:
+    with override_settings(DATABASE_URL="postgresql+pg8000://postgres@127.0.0.1:1/gbc", DB_CONNECT_TIMEOUT=1):
         delays = _spy_visibility(monkeypatch)
         result = run_worker(messages, queue_arn="arn:aws:sqs:us-east-1:123456789012:gbc-local-jobs")
-    finally:
-        monkeypatch.undo()
-        reset_clients()
     assert [f["itemIdentifier"] for f in result["batchItemFailures"]] == [messages[0]["MessageId"]]
     assert len(delays) == 1 and 1 <= delays[0] <= 2, "the first retry waits the first backoff step"
     emitted = capsys.readouterr().out

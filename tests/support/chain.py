@@ -2,7 +2,7 @@
 the JSON-RPC helpers to move its clock and snapshot/revert its state.
 
     node, deployment = start_chain(tmp_dir)       # ... node.stop() when done
-    with chain_settings(deployment): ...          # gbc.settings pointed at the deployed contracts
+    override_settings(**deployment.env())         # gbc.settings pointed at it (the `chain` fixture)
 
 The vault's voucher signer defaults to the address of SIGNER_PRIVATE_KEY (tests/conftest.py sets it
 to hardhat account #1), so vouchers from gbc.wallet.voucher.sign_voucher verify on chain.
@@ -10,9 +10,7 @@ to hardhat account #1), so vouchers from gbc.wallet.voucher.sign_voucher verify 
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,27 +37,6 @@ def start_chain(tmp_dir: Path, signer: str | None = None, **deploy_options: Any)
         node.stop()
         raise
     return node, deployment
-
-
-@contextlib.contextmanager
-def chain_settings(deployment: Deployment) -> Iterator[None]:
-    """Point gbc.settings (CHAIN_RPC_URL, CHAIN_ID, TOKEN/VAULT/FAUCET_ADDRESS, CHAIN_START_BLOCK) at
-    the deployment; the previous environment comes back on exit."""
-    from gbc.settings import get_settings
-
-    env = deployment.env()
-    before = {name: os.environ.get(name) for name in env}
-    os.environ.update(env)
-    get_settings.cache_clear()
-    try:
-        yield
-    finally:
-        for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        get_settings.cache_clear()
 
 
 def snapshot(url: str) -> str:
