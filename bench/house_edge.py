@@ -1,9 +1,9 @@
 """python -m bench.house_edge: the house edge of the game's rules under basic strategy, measured by playing
-hands through the real engine (gbc.game.engine deal/apply, gbc.game.strategy basic_strategy), each round
+hands through the real engine (gbc.blackjack deal/apply and basic_strategy), each round
 with its own freshly shuffled 6-deck shoe, spread over several processes with distinct seeds.
 
 The shoe here is RandomShoe: the same lazy forward Fisher-Yates as the game's FairShoe (both are
-gbc.game.fairness.LazyShoe) but drawing from a seeded random.Random instead of the HMAC-SHA256 stream.
+gbc.blackjack.LazyShoe) but drawing from a seeded random.Random instead of the HMAC-SHA256 stream.
 The edge depends on the rules and the strategy, not on where uniform numbers come from, and the
 simulation is then reproducible from --seed and not slowed by hashing.
 
@@ -27,9 +27,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from gbc.game.engine import Phase, apply, deal
-from gbc.game.fairness import DECKS, LazyShoe
-from gbc.game.strategy import basic_strategy
+from gbc.blackjack import DECKS, LazyShoe, Phase, apply, basic_strategy, deal
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BET = Decimal(1)

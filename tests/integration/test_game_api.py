@@ -11,9 +11,9 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from gbc import blackjack
 from gbc.data.models import Game, GameMove
 from gbc.data.transaction import unit_of_work
-from gbc.game import engine, service
 from gbc.wallet.service import ledger_total
 from tests.support.api import call_api
 from tests.support.factories import make_funded_user
@@ -156,13 +156,13 @@ def test_two_concurrent_actions_on_one_game_one_wins(db, monkeypatch):
     stack(monkeypatch, "10", "9", "Q", "8")
     user = make_funded_user()
     game = _create(user).body
-    real_apply = engine.apply
+    real_apply = blackjack.apply
 
     def slow_apply(*args, **kwargs):
         time.sleep(0.3)  # hold the game's lock long enough for the other request to arrive
         return real_apply(*args, **kwargs)
 
-    monkeypatch.setattr(service.engine, "apply", slow_apply)
+    monkeypatch.setattr(blackjack, "apply", slow_apply)  # the service calls the engine through its package
     results: list[int] = []
     barrier = threading.Barrier(2)
 

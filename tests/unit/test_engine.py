@@ -11,18 +11,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gbc.game.engine import (
+from gbc.blackjack import (
+    BUST,
     Action,
     Card,
+    FairShoe,
     IllegalAction,
     Phase,
+    Result,
     Round,
     apply,
     card_label,
     deal,
     hand_value,
 )
-from gbc.game.fairness import FairShoe
+from gbc.data.models import GameResult
 
 BET = Decimal("10")
 RANKS = ["A", "2", "3", "4", "5", "6", "7", "8", "9", "10", "J", "Q", "K"]
@@ -115,6 +118,20 @@ def test_player_natural_against_a_ten_without_blackjack_is_paid_after_the_peek()
     assert round_.phase is Phase.ENDED
     assert round_.outcome.result == "BLACKJACK"
     assert round_.outcome.win_amount == Decimal(25)
+
+
+def test_results_are_the_result_enum_and_the_stored_game_result_is_that_enum():
+    round_, _ = play("AS 9H KD 7C")
+    assert round_.outcome.result is Result.BLACKJACK
+    assert round_.outcome.hands[0].result is Result.BLACKJACK
+    assert GameResult is Result
+    assert [r.value for r in Result] == ["WIN", "LOSE", "PUSH", "BLACKJACK", "SURRENDER"]
+    stored = Round.from_dict(json.loads(json.dumps(round_.to_dict())))
+    assert stored.outcome.result is Result.BLACKJACK and stored.outcome.hands[0].result is Result.BLACKJACK
+    busted, _ = play("10S 6H 6D 10C KS", Action.HIT)
+    assert busted.outcome.hands[0].result == BUST and busted.outcome.result is Result.LOSE
+    assert busted.to_dict()["outcome"]["hands"][0]["result"] == "BUST"
+    assert busted.public_view()["outcome"]["result"] == "LOSE"
 
 
 def test_both_naturals_push():
@@ -568,6 +585,8 @@ def check_outcome(round_: Round) -> None:
     assert 0 <= outcome.win_amount <= ceiling
     assert outcome.insurance_payout in (0, 3 * round_.insurance)
     assert len(outcome.hands) == len(round_.hands)
+    assert isinstance(outcome.result, Result)
+    assert all(isinstance(h.result, Result) or h.result == BUST for h in outcome.hands)
     results = {h.result for h in outcome.hands}
     if outcome.result not in ("BLACKJACK", "SURRENDER"):
         assert outcome.result == ("WIN" if outcome.net_profit > 0 else "LOSE" if outcome.net_profit < 0 else "PUSH")

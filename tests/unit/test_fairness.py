@@ -10,7 +10,7 @@ from collections import Counter
 
 import pytest
 
-from gbc.game.fairness import DECKS, FairShoe, commitment, derive_shoe, new_server_seed, verify_round
+from gbc.blackjack import DECKS, FairShoe, commitment, derive_shoe, new_server_seed, verify_round
 
 SEED = "9f" * 32
 CLIENT = "lucky-client"

@@ -1,1 +1,1 @@
-"""Blackjack: the pure rules engine (no I/O), the provably fair shoe and basic strategy."""
+"""The game of blackjack as a service: games stored, played and verified through the pure engine (gbc.blackjack)."""

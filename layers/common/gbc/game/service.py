@@ -18,12 +18,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from gbc import blackjack as engine
+from gbc.blackjack import fairness
 from gbc.cache import Keys, cache_query
 from gbc.data.models import Game, GameMove, GameResult, GameState, TransactionType, User
 from gbc.data.transaction import UnitOfWork, unit_of_work
 from gbc.errors import Conflict, DomainError, NotFound
 from gbc.events import GameEnded
-from gbc.game import engine, fairness
 from gbc.history.service import filters_of, game_summary
 from gbc.ledger import apply_balance_change
 from gbc.messages import AuditLogPayload, StatsRecomputePayload

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import enum
 
+from gbc.blackjack import Result
+
 
 class TransactionType(enum.StrEnum):
     DEPOSIT = "DEPOSIT"
@@ -36,12 +38,8 @@ class GameState(enum.StrEnum):
     ENDED = "ENDED"
 
 
-class GameResult(enum.StrEnum):
-    WIN = "WIN"
-    LOSE = "LOSE"
-    PUSH = "PUSH"
-    BLACKJACK = "BLACKJACK"
-    SURRENDER = "SURRENDER"
+# A game's result is the engine's own enum, from the rules to the column (the game_result type).
+GameResult = Result
 
 
 class WithdrawalStatus(enum.StrEnum):

@@ -3,7 +3,8 @@ no resplitting aces, never insurance. Total-dependent (not composition-dependent
 
 from __future__ import annotations
 
-from gbc.game.engine import Action, Round, hand_value
+from gbc.blackjack.cards import card_value, hand_value
+from gbc.blackjack.round import Action, Round
 
 
 def basic_strategy(round_: Round) -> Action:
@@ -11,11 +12,11 @@ def basic_strategy(round_: Round) -> Action:
     if not legal:
         raise ValueError("the round has ended")
     hand = round_.hands[round_.active]
-    up = min(round_.dealer[0] % 13 + 1, 10)
+    up = card_value(round_.dealer[0])
     up = 11 if up == 1 else up  # the upcard as 2..10, ace = 11
     total, soft = hand_value(hand.cards)
 
-    if Action.SPLIT in legal and _split(min(hand.cards[0] % 13 + 1, 10), up):
+    if Action.SPLIT in legal and _split(card_value(hand.cards[0]), up):
         return Action.SPLIT
     # Late surrender: hard 16 against 9, 10, A and hard 15 against 10 (a pair of 8s is split above).
     if Action.SURRENDER in legal and not soft and ((total == 16 and up >= 9) or (total == 15 and up == 10)):

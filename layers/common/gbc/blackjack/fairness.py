@@ -30,7 +30,7 @@ import hmac
 import secrets
 from collections.abc import Sequence
 
-from gbc.game.engine import Card
+from gbc.blackjack.cards import Card
 
 DECKS = 6
 _U32 = 2**32
