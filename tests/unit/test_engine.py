@@ -25,6 +25,7 @@ from gbc.blackjack import (
     deal,
     hand_value,
 )
+from gbc.blackjack.round import hand_status
 from gbc.data.models import GameResult
 
 BET = Decimal("10")
@@ -131,7 +132,6 @@ def test_results_are_the_result_enum_and_the_stored_game_result_is_that_enum():
     busted, _ = play("10S 6H 6D 10C KS", Action.HIT)
     assert busted.outcome.hands[0].result == BUST and busted.outcome.result is Result.LOSE
     assert busted.to_dict()["outcome"]["hands"][0]["result"] == "BUST"
-    assert busted.public_view()["outcome"]["result"] == "LOSE"
 
 
 def test_both_naturals_push():
@@ -281,7 +281,7 @@ def test_late_surrender_returns_half_and_the_dealer_does_not_draw():
     assert round_.outcome.result == "SURRENDER"
     assert round_.outcome.hands[0].payout == Decimal(5)
     assert round_.outcome.net_profit == Decimal(-5)
-    assert round_.public_view()["hands"][0]["status"] == "surrendered"
+    assert hand_status(round_, 0) == "surrendered"
 
 
 def test_surrender_only_as_the_first_decision():
@@ -360,7 +360,7 @@ def test_split_aces_get_one_card_each_and_are_not_resplit():
     assert labels(round_.dealer) == ["9H", "7C", "2C"]
     # A 21 on split aces is not a blackjack: it pays 1:1.
     assert [(h.result, h.payout) for h in round_.outcome.hands] == [("WIN", Decimal(20)), ("LOSE", Decimal(0))]
-    assert [h["status"] for h in round_.public_view()["hands"]] == ["done", "done"]
+    assert [hand_status(round_, i) for i in range(len(round_.hands))] == ["done", "done"]
 
 
 def test_21_after_split_pays_1_to_1_and_ends_that_hand():
@@ -442,7 +442,7 @@ def test_hitting_to_21_ends_the_hand():
     assert round_.phase is Phase.ENDED
     assert labels(round_.dealer) == ["9H", "7C", "2S"]
     assert round_.outcome.result == "WIN"
-    assert round_.public_view()["hands"][0]["status"] == "done"
+    assert hand_status(round_, 0) == "done"
 
 
 # --- refusals -----------------------------------------------------------------------------------------------------
@@ -503,44 +503,6 @@ def test_to_dict_round_trips_exactly():
         assert back.to_dict() == round_.to_dict()
         assert back.legal_actions() == round_.legal_actions()
     assert rounds[-1].to_dict()["bet"] == "10.50"
-
-
-def test_public_view_hides_the_hole_card_until_the_end():
-    s = shoe("10S 9H 6D KC 3S")
-    round_ = deal(BET, s)
-    view = round_.public_view()
-    assert view["dealer"] == {"cards": ["9H", "hidden"], "total": 9}
-    assert "KC" not in json.dumps(view)
-    assert view["phase"] == "PLAYER_TURN"
-    assert view["activeHand"] == 0
-    assert view["hands"] == [
-        {"cards": ["10S", "6D"], "total": 16, "soft": False, "bet": "10", "doubled": False, "status": "playing"}
-    ]
-    assert view["legalActions"] == ["hit", "stand", "double_down", "surrender"]
-    assert view["outcome"] is None
-
-    ended = apply(round_, Action.STAND, s).public_view()
-    assert ended["dealer"] == {"cards": ["9H", "KC"], "total": 19}
-    assert ended["hands"][0]["status"] == "stood"
-    assert ended["activeHand"] is None
-    assert ended["legalActions"] == []
-    assert ended["outcome"] == {
-        "result": "LOSE",
-        "winAmount": "0",
-        "totalWagered": "10",
-        "netProfit": "-10",
-        "insurancePayout": "0",
-        "hands": [{"result": "LOSE", "payout": "0"}],
-    }
-    json.dumps(ended)
-
-
-def test_public_view_in_the_insurance_phase():
-    view = play("10S AH 6D KC")[0].public_view()
-    assert view["dealer"] == {"cards": ["AH", "hidden"], "total": 11}
-    assert "KC" not in json.dumps(view)
-    assert view["phase"] == "INSURANCE"
-    assert "insurance" in view["legalActions"]
 
 
 # --- properties ---------------------------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
@@ -11,6 +12,7 @@ from gbc.api.identity import CallerId, same_user
 from gbc.api.responses import IDEMPOTENT, SIGNED_IN, WITH_BODY, documented
 from gbc.api.schemas import GameAction, GameCreate
 from gbc.game import service
+from gbc.game.views import GameView, PlayView, VerifyView
 
 router = APIGatewayRouter()
 
@@ -28,8 +30,9 @@ PLAY = dict(
     responses=documented(201, 402, 404, 409, *SIGNED_IN, *WITH_BODY, *IDEMPOTENT, _201="dealt", **PLAY),
     middlewares=[idempotent],
 )
-def create_game(caller: CallerId, body: GameCreate) -> tuple[dict[str, Any], int]:
-    return service.create_game(same_user(caller, body.user_id), body.bet_amount, body.client_seed), 201
+def create_game(caller: CallerId, body: GameCreate) -> Response[PlayView]:
+    dealt = service.create_game(same_user(caller, body.user_id), body.bet_amount, body.client_seed)
+    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=dealt)
 
 
 @router.post(
@@ -39,7 +42,7 @@ def create_game(caller: CallerId, body: GameCreate) -> tuple[dict[str, Any], int
     responses=documented(200, 402, 404, 409, *SIGNED_IN, *WITH_BODY, *IDEMPOTENT, **PLAY),
     middlewares=[idempotent],
 )
-def game_action(caller: CallerId, body: GameAction) -> dict[str, Any]:
+def game_action(caller: CallerId, body: GameAction) -> PlayView:
     user_id = same_user(caller, body.user_id)
     # Only insurance takes an amount; a payload sent along with another action is ignored.
     amount = body.payload.amount if body.payload and body.action == "insurance" else None
@@ -53,7 +56,7 @@ def game_action(caller: CallerId, body: GameAction) -> dict[str, Any]:
     tags=["game"],
     responses=documented(200, 404, *SIGNED_IN, _404="no active game"),
 )
-def get_active_game(caller: CallerId) -> dict[str, Any]:
+def get_active_game(caller: CallerId) -> GameView:
     return service.active_game(caller)
 
 
@@ -63,7 +66,7 @@ def get_active_game(caller: CallerId) -> dict[str, Any]:
     tags=["game"],
     responses=documented(200, 404, *SIGNED_IN, _404=NO_GAME),
 )
-def get_game(caller: CallerId, gameId: Annotated[uuid.UUID, Path()]) -> dict[str, Any]:
+def get_game(caller: CallerId, gameId: Annotated[uuid.UUID, Path()]) -> GameView:
     return service.get_game(caller, gameId)
 
 
@@ -73,5 +76,5 @@ def get_game(caller: CallerId, gameId: Annotated[uuid.UUID, Path()]) -> dict[str
     tags=["game"],
     responses=documented(200, 404, 409, *SIGNED_IN, _404=NO_GAME, _409="the game has not ended"),
 )
-def verify_game(caller: CallerId, gameId: Annotated[uuid.UUID, Path()]) -> dict[str, Any]:
+def verify_game(caller: CallerId, gameId: Annotated[uuid.UUID, Path()]) -> VerifyView:
     return service.verify_game(caller, gameId)

@@ -1,5 +1,6 @@
 """A round of blackjack as a plain value: its hands, the dealer's cards, its phase and, once over, its outcome;
-which actions it allows now; and its JSON form (what a game row stores) and its public view."""
+which actions it allows now; and its JSON form (what a game row stores). What a player may see of it is
+gbc.game.views."""
 
 from __future__ import annotations
 
@@ -8,8 +9,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Final, Literal, TypeAlias
 
-from gbc.blackjack.cards import Card, card_label, card_value, hand_value
-from gbc.money import money_str
+from gbc.blackjack.cards import Card, card_value, hand_value
 
 MAX_HANDS = 4
 
@@ -144,33 +144,6 @@ class Round:
             outcome=None if outcome is None else _outcome_from_dict(outcome),
         )
 
-    def public_view(self) -> dict[str, Any]:
-        ended = self.phase == Phase.ENDED
-        # The hole card stays hidden until the round ends.
-        dealer_cards = self.dealer if ended else self.dealer[:1]
-        dealer_labels = [card_label(card) for card in dealer_cards] + ([] if ended else ["hidden"])
-        return {
-            "bet": money_str(self.bet),
-            "hands": [
-                {
-                    "cards": [card_label(card) for card in hand.cards],
-                    "total": hand_value(hand.cards)[0],
-                    "soft": hand_value(hand.cards)[1],
-                    "bet": money_str(hand.bet),
-                    "doubled": hand.doubled,
-                    "status": hand_status(self, index),
-                }
-                for index, hand in enumerate(self.hands)
-            ],
-            "activeHand": None if ended else self.active,
-            "dealer": {"cards": dealer_labels, "total": hand_value(dealer_cards)[0]},
-            "phase": Phase(self.phase).value,
-            "insurance": money_str(self.insurance),
-            "totalWagered": money_str(self.total_wagered()),
-            "legalActions": [action.value for action in self.legal_actions()],
-            "outcome": None if self.outcome is None else _outcome_view(self.outcome),
-        }
-
 
 def is_natural(round_: Round, hand: Hand) -> bool:
     """A blackjack: 21 in the first two cards of an unsplit hand."""
@@ -253,14 +226,3 @@ def _outcome_from_dict(data: dict[str, Any]) -> Outcome:
         hands=[HandResult(_hand_result(hand["result"]), Decimal(hand["payout"])) for hand in data["hands"]],
         insurance_payout=Decimal(data["insurance_payout"]),
     )
-
-
-def _outcome_view(outcome: Outcome) -> dict[str, Any]:
-    return {
-        "result": outcome.result.value,
-        "winAmount": money_str(outcome.win_amount),
-        "totalWagered": money_str(outcome.total_wagered),
-        "netProfit": money_str(outcome.net_profit),
-        "insurancePayout": money_str(outcome.insurance_payout),
-        "hands": [{"result": str(hand.result), "payout": money_str(hand.payout)} for hand in outcome.hands],
-    }

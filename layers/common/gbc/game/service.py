@@ -18,13 +18,15 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from gbc import blackjack as engine
+from gbc import blackjack
 from gbc.blackjack import fairness
 from gbc.cache import Keys, cache_query
-from gbc.data.models import Game, GameMove, GameResult, GameState, TransactionType, User
+from gbc.data.models import Game, GameMove, GameState, TransactionType, User
 from gbc.data.transaction import UnitOfWork, unit_of_work
 from gbc.errors import Conflict, DomainError, NotFound
 from gbc.events import GameEnded
+from gbc.game.shoes import shoe_for
+from gbc.game.views import FairnessChecks, FairnessView, GameView, PlayView, VerifyView
 from gbc.history.service import filters_of, game_summary
 from gbc.ledger import apply_balance_change
 from gbc.messages import AuditLogPayload, StatsRecomputePayload
@@ -33,9 +35,9 @@ from gbc.queue.outbox import enqueue_job
 from gbc.settings import get_settings
 
 _STATE = {
-    engine.Phase.INSURANCE: GameState.PLAYER_TURN,
-    engine.Phase.PLAYER_TURN: GameState.PLAYER_TURN,
-    engine.Phase.ENDED: GameState.ENDED,
+    blackjack.Phase.INSURANCE: GameState.PLAYER_TURN,
+    blackjack.Phase.PLAYER_TURN: GameState.PLAYER_TURN,
+    blackjack.Phase.ENDED: GameState.ENDED,
 }
 
 
@@ -43,43 +45,16 @@ class BetOutOfRange(DomainError):
     pass
 
 
-def _shoe(game_fairness: dict[str, Any]) -> fairness.FairShoe:
-    return fairness.FairShoe(game_fairness["serverSeed"], game_fairness["clientSeed"], int(game_fairness["nonce"]))
-
-
-def _fairness_view(game: Game) -> dict[str, Any]:
-    data = game.fairness
-    view = {"serverSeedHash": data["serverSeedHash"], "clientSeed": data["clientSeed"], "nonce": data["nonce"]}
-    if game.ended_at is not None:
-        view["serverSeed"] = data["serverSeed"]  # revealed only once nothing more can be dealt
-    return view
-
-
-def game_view(game: Game, round_: engine.Round) -> dict[str, Any]:
-    return {
-        "id": str(game.id),
-        "state": game.state.value,
-        "betAmount": money_str(game.bet_amount),
-        **round_.public_view(),
-        "result": game.result.value if game.result else None,
-        "winAmount": money_str(game.win_amount),
-        "netProfit": money_str(game.net_profit),
-        "fairness": _fairness_view(game),
-        "createdAt": game.created_at.isoformat() if game.created_at else None,
-        "endedAt": game.ended_at.isoformat() if game.ended_at else None,
-    }
-
-
 def _charge(uow: UnitOfWork, game: Game, amount: Decimal, step: str) -> Decimal:
     entry, _ = apply_balance_change(uow, game.user_id, TransactionType.GAME_BET, -amount, f"{game.id}:{step}")
     return entry.balance_after
 
 
-def _settle(uow: UnitOfWork, game: Game, round_: engine.Round) -> Decimal | None:
+def _settle(uow: UnitOfWork, game: Game, round_: blackjack.Round) -> Decimal | None:
     """The round ended: pay out, record the result, enqueue stats and audit. Returns the new balance."""
     outcome = round_.outcome
     assert outcome is not None
-    game.result = GameResult(outcome.result)
+    game.result = outcome.result
     game.win_amount = outcome.win_amount
     game.net_profit = outcome.net_profit
     game.insurance_bet = round_.insurance
@@ -110,34 +85,34 @@ def _settle(uow: UnitOfWork, game: Game, round_: engine.Round) -> Decimal | None
     return balance
 
 
-def _ended_view(game: Game) -> dict[str, Any]:
-    return game_view(game, engine.Round.from_dict(game.hands))
+def _stored_view(game: Game) -> GameView:
+    return GameView.of(game, blackjack.Round.from_dict(game.hands))
 
 
-def _answer(uow: UnitOfWork, game: Game, round_: engine.Round, balance: Decimal) -> dict[str, Any]:
+def _answer(uow: UnitOfWork, game: Game, round_: blackjack.Round, balance: Decimal) -> PlayView:
     """The step's response: the game's view and the balance. A round that has ended shows the view
     GET /api/game/{id} serves from now on: the GameEnded event carries it (with its history row)."""
-    view = game_view(game, round_)
+    view = GameView.of(game, round_)
     if game.result is not None:
         uow.record(
             GameEnded(
                 user_id=game.user_id,
                 game_id=game.id,
-                view=view,
+                view=view.to_json(),
                 summary=game_summary(game),
                 filters=filters_of(game.result),
             )
         )
-    return {**view, "balance": money_str(balance)}
+    return PlayView(**dict(view), balance=balance)
 
 
-def _store_round(game: Game, round_: engine.Round) -> None:
+def _store_round(game: Game, round_: blackjack.Round) -> None:
     game.hands = round_.to_dict()
     game.dealer_hand = {"cards": list(round_.dealer)}
     game.state = _STATE[round_.phase]
 
 
-def create_game(user_id: uuid.UUID, bet: Decimal, client_seed: str | None) -> dict[str, Any]:
+def create_game(user_id: uuid.UUID, bet: Decimal, client_seed: str | None) -> PlayView:
     settings = get_settings()
     if not settings.bet_min <= bet <= settings.bet_max:
         raise BetOutOfRange(
@@ -151,7 +126,7 @@ def create_game(user_id: uuid.UUID, bet: Decimal, client_seed: str | None) -> di
         "clientSeed": client_seed or secrets.token_hex(8),
         "nonce": 0,  # a fresh server seed per game: the pair (serverSeed, clientSeed) is never reused
     }
-    round_ = engine.deal(bet, _shoe(seeds))
+    round_ = blackjack.deal(bet, shoe_for(seeds))
     game = Game(id=uuid.uuid4(), user_id=user_id, bet_amount=bet, fairness=seeds, created_at=datetime.now(UTC))
     _store_round(game, round_)
     try:
@@ -160,7 +135,7 @@ def create_game(user_id: uuid.UUID, bet: Decimal, client_seed: str | None) -> di
             uow.session.flush()  # the one-active-game index answers here
             balance = _charge(uow, game, bet, "bet")
             uow.session.add(GameMove(game_id=game.id, move="deal", payload={"cursor": round_.cursor}))
-            if round_.phase is engine.Phase.ENDED:
+            if round_.phase is blackjack.Phase.ENDED:
                 balance = _settle(uow, game, round_) or balance
             view = _answer(uow, game, round_, balance)
     except IntegrityError as exc:
@@ -185,14 +160,14 @@ def _active_game_id(user_id: uuid.UUID) -> uuid.UUID | None:
         return found
 
 
-def active_game(user_id: uuid.UUID) -> dict[str, Any]:
-    """The caller's unfinished game, in the view of GET /api/game/{id} (`_ended_view` is that view for
-    any game); never cached: every action changes it, and it is one indexed row."""
+def active_game(user_id: uuid.UUID) -> GameView:
+    """The caller's unfinished game, in the view of GET /api/game/{id}; never cached: every action
+    changes it, and it is one indexed row."""
     with unit_of_work() as uow:
         game = uow.session.scalar(_active(user_id))
         if game is None:
             raise NotFound("no active game")
-        return _ended_view(game)
+        return _stored_view(game)
 
 
 def _locked_game(uow: UnitOfWork, user_id: uuid.UUID, game_id: uuid.UUID) -> tuple[Game, Decimal]:
@@ -214,19 +189,19 @@ def _locked_game(uow: UnitOfWork, user_id: uuid.UUID, game_id: uuid.UUID) -> tup
     return row[0], row[1]
 
 
-def act(user_id: uuid.UUID, game_id: uuid.UUID, action: str, amount: Decimal | None) -> dict[str, Any]:
+def act(user_id: uuid.UUID, game_id: uuid.UUID, action: str, amount: Decimal | None) -> PlayView:
     with unit_of_work() as uow:
         game, balance = _locked_game(uow, user_id, game_id)
         if game.state is GameState.ENDED:
             raise Conflict("game is over", field="gameId")
-        if action == engine.Action.SET_ACE_VALUE:
+        if action == blackjack.Action.SET_ACE_VALUE:
             raise DomainError(
                 "set_ace_value is not supported: an ace counts 11 or 1 by itself (soft totals)", field="action"
             )
-        round_ = engine.Round.from_dict(game.hands)
+        round_ = blackjack.Round.from_dict(game.hands)
         try:
-            after = engine.apply(round_, action, _shoe(game.fairness), amount)
-        except engine.IllegalAction as exc:
+            after = blackjack.apply(round_, action, shoe_for(game.fairness), amount)
+        except blackjack.IllegalAction as exc:
             raise Conflict(str(exc), field="action", legalActions=[a.value for a in round_.legal_actions()]) from exc
         extra = after.total_wagered() - round_.total_wagered()
         if extra > 0:
@@ -235,7 +210,7 @@ def act(user_id: uuid.UUID, game_id: uuid.UUID, action: str, amount: Decimal | N
         uow.session.add(
             GameMove(game_id=game.id, move=action, payload={"amount": money_str(amount)} if amount else None)
         )
-        if after.phase is engine.Phase.ENDED:
+        if after.phase is blackjack.Phase.ENDED:
             balance = _settle(uow, game, after) or balance
         return _answer(uow, game, after, balance)
 
@@ -245,10 +220,10 @@ def _load_game(game_id: uuid.UUID) -> dict[str, Any] | None:
         game = uow.session.get(Game, game_id)
         if game is None:
             return None
-        return {"userId": str(game.user_id), "view": _ended_view(game)}
+        return {"userId": str(game.user_id), "view": _stored_view(game).to_json()}
 
 
-def get_game(user_id: uuid.UUID, game_id: uuid.UUID) -> dict[str, Any]:
+def get_game(user_id: uuid.UUID, game_id: uuid.UUID) -> GameView:
     """A game; an ended one (immutable) is cached for an hour."""
     found = cache_query(
         *Keys.game(game_id),
@@ -257,23 +232,22 @@ def get_game(user_id: uuid.UUID, game_id: uuid.UUID) -> dict[str, Any]:
     )
     if found is None or found["userId"] != str(user_id):
         raise NotFound("game not found")
-    view: dict[str, Any] = found["view"]
-    return view
+    return GameView.model_validate(found["view"])
 
 
-def _replay(bet: Decimal, moves: list[GameMove], shoe: engine.Shoe) -> engine.Round | None:
+def _replay(bet: Decimal, moves: list[GameMove], shoe: blackjack.Shoe) -> blackjack.Round | None:
     """The round the recorded bet and moves produce on a shoe; None if a move would be refused."""
     try:
-        round_ = engine.deal(bet, shoe)
+        round_ = blackjack.deal(bet, shoe)
         for move in moves:
             amount = Decimal(move.payload["amount"]) if move.payload and "amount" in move.payload else None
-            round_ = engine.apply(round_, move.move, shoe, amount)
-    except engine.IllegalAction:
+            round_ = blackjack.apply(round_, move.move, shoe, amount)
+    except blackjack.IllegalAction:
         return None
     return round_
 
 
-def verify_game(user_id: uuid.UUID, game_id: uuid.UUID) -> dict[str, Any]:
+def verify_game(user_id: uuid.UUID, game_id: uuid.UUID) -> VerifyView:
     """Re-derive an ended game's shoe from its revealed seeds and replay the recorded moves on it:
     the result must be the stored round, card for card and in order."""
     with unit_of_work() as uow:
@@ -288,19 +262,23 @@ def verify_game(user_id: uuid.UUID, game_id: uuid.UUID) -> dict[str, Any]:
             )
         )
     seeds = game.fairness
-    stored = engine.Round.from_dict(game.hands)
+    stored = blackjack.Round.from_dict(game.hands)
     shoe = fairness.FairShoe(seeds["serverSeed"], seeds["clientSeed"], int(seeds["nonce"]))
     replayed = _replay(stored.bet, moves, shoe)
-    checks = {
-        "commitment": fairness.commitment(seeds["serverSeed"]) == seeds["serverSeedHash"],
-        "replay": replayed is not None and replayed.to_dict() == stored.to_dict(),
-    }
-    return {
-        "gameId": str(game.id),
-        "valid": all(checks.values()),
-        "checks": checks,
-        **_fairness_view(game),
-        "moves": [m.move for m in moves],
-        "shoePrefix": [engine.card_label(shoe.card(i)) for i in range(stored.cursor)],
-        "algorithm": "forward Fisher-Yates over 6 decks driven by HMAC-SHA256(serverSeed, clientSeed:nonce:counter)",
-    }
+    checks = FairnessChecks(
+        commitment=fairness.commitment(seeds["serverSeed"]) == seeds["serverSeedHash"],
+        replay=replayed is not None and replayed.to_dict() == stored.to_dict(),
+    )
+    revealed = FairnessView.of(game)
+    return VerifyView(
+        game_id=game.id,
+        valid=checks.commitment and checks.replay,
+        checks=checks,
+        server_seed_hash=revealed.server_seed_hash,
+        client_seed=revealed.client_seed,
+        nonce=revealed.nonce,
+        server_seed=seeds["serverSeed"],
+        moves=[m.move for m in moves],
+        shoe_prefix=[blackjack.card_label(shoe.card(i)) for i in range(stored.cursor)],
+        algorithm="forward Fisher-Yates over 6 decks driven by HMAC-SHA256(serverSeed, clientSeed:nonce:counter)",
+    )
