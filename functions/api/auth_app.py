@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -13,6 +14,7 @@ from gbc.api.resolver import api_resolver
 from gbc.api.responses import WITH_BODY, documented
 from gbc.api.schemas import NonceRequest, VerifyRequest
 from gbc.auth import service
+from gbc.auth.views import NonceGrant, SignedIn
 from gbc.bootstrap import bootstrap
 from gbc.observability import logger, metrics, tracer
 
@@ -28,9 +30,9 @@ app = api_resolver()
     tags=["auth"],
     responses=documented(201, *WITH_BODY),
 )
-def post_nonce(body: NonceRequest) -> tuple[dict[str, Any], int]:
+def post_nonce(body: NonceRequest) -> Response[NonceGrant]:
     grant = service.issue_nonce(body.address)
-    return {"nonce": grant.nonce, "message": grant.message, "expiresAt": grant.expires_at.isoformat()}, 201
+    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=grant)
 
 
 @app.post(
@@ -39,7 +41,7 @@ def post_nonce(body: NonceRequest) -> tuple[dict[str, Any], int]:
     tags=["auth"],
     responses=documented(200, 401, *WITH_BODY, _401="message, nonce or signature refused"),
 )
-def post_verify(sender: Sender, body: VerifyRequest) -> dict[str, Any]:
+def post_verify(sender: Sender, body: VerifyRequest) -> SignedIn:
     return service.sign_in(body.message, body.signature, sender)
 
 

@@ -31,6 +31,7 @@ from gbc.data.models import (
 from gbc.data.transaction import unit_of_work
 from gbc.settings import get_settings
 from gbc.wallet.service import ledger_total, request_withdrawal
+from gbc.wallet.views import WithdrawalVoucher
 from tests.support.chain import increase_time, mine, revert, set_next_timestamp, snapshot
 from tests.support.factories import make_funded_user
 from tests.support.sqs import receive, run_worker
@@ -277,10 +278,10 @@ def test_a_job_for_an_event_orphaned_before_it_ran_credits_nothing(db, chain, sq
         assert uow.session.scalar(select(func.count()).select_from(Transaction)) == 0
 
 
-def _voucher_call(chain: Any, voucher: dict[str, Any]) -> Any:
-    message = voucher["message"]
+def _voucher_call(chain: Any, voucher: WithdrawalVoucher) -> Any:
+    message = voucher.message
     return chain.vault.functions.withdraw(
-        int(message["amount"]), int(message["nonce"]), int(message["deadline"]), bytes.fromhex(voucher["signature"][2:])
+        int(message.amount), int(message.nonce), message.deadline, bytes.fromhex(voucher.signature[2:])
     )
 
 
@@ -297,7 +298,7 @@ def test_withdrawal_paid_on_chain_is_completed_and_never_refunded(db, chain, sqs
     user = _player_user(ALICE, "80")
     held = request_withdrawal(user.id, Decimal(25), ALICE.address)
     before = chain.token.functions.balanceOf(ALICE.address).call()
-    send(chain.w3, ALICE.key, _voucher_call(chain, held["voucher"]))
+    send(chain.w3, ALICE.key, _voucher_call(chain, held.voucher))
     assert chain.token.functions.balanceOf(ALICE.address).call() == before + 25 * GBC
     _confirm(chain)
     assert _poller().poll().stored == 1
@@ -315,7 +316,7 @@ def test_withdrawal_paid_on_chain_is_completed_and_never_refunded(db, chain, sqs
 def test_an_expired_voucher_is_refunded_only_once_the_chain_would_reject_it(db, chain, sqs_queues):
     user = _player_user(BOB, "40")
     held = request_withdrawal(user.id, Decimal(15), BOB.address)
-    deadline = int(held["voucher"]["message"]["deadline"])
+    deadline = held.voucher.message.deadline
     _confirm(chain)
     assert _poller().poll().refunds == 0  # the voucher is still good
     assert _user(BOB.address).balance == Decimal(25)
@@ -343,15 +344,15 @@ def test_an_expired_voucher_is_refunded_only_once_the_chain_would_reject_it(db, 
     from web3.exceptions import ContractLogicError
 
     with pytest.raises(ContractLogicError, match="expired"):
-        _voucher_call(chain, held["voucher"]).call({"from": BOB.address})
+        _voucher_call(chain, held.voucher).call({"from": BOB.address})
 
 
 def test_a_voucher_paid_in_a_block_exactly_at_its_deadline_is_completed_not_refunded(db, chain, sqs_queues):
     user = _player_user(ALICE, "50")
     held = request_withdrawal(user.id, Decimal(10), ALICE.address)
-    deadline = int(held["voucher"]["message"]["deadline"])
+    deadline = held.voucher.message.deadline
     set_next_timestamp(chain.url, deadline)  # the vault accepts block.timestamp <= deadline
-    send(chain.w3, ALICE.key, _voucher_call(chain, held["voucher"]), gas=200_000)
+    send(chain.w3, ALICE.key, _voucher_call(chain, held.voucher), gas=200_000)
     increase_time(chain.url, 2 * get_settings().withdrawal_refund_grace_seconds)
     _confirm(chain)
     result = _poller().poll()
@@ -369,7 +370,7 @@ def test_a_withdrawal_whose_payout_block_is_orphaned_is_pending_again_and_can_be
     held = request_withdrawal(user.id, Decimal(20), ALICE.address)
     poller = _poller()
     fork_point = _caught_up_fork_point(chain, poller)
-    send(chain.w3, ALICE.key, _voucher_call(chain, held["voucher"]))
+    send(chain.w3, ALICE.key, _voucher_call(chain, held.voucher))
     _confirm(chain)
     assert poller.poll().stored == 1
     _drain(sqs_queues)
@@ -384,7 +385,7 @@ def test_a_withdrawal_whose_payout_block_is_orphaned_is_pending_again_and_can_be
     assert status() is WithdrawalStatus.PENDING  # the payout is gone; the hold stays, no refund yet
     assert _user(ALICE.address).balance == Decimal(40)
 
-    send(chain.w3, ALICE.key, _voucher_call(chain, held["voucher"]))  # the voucher is good on the new fork
+    send(chain.w3, ALICE.key, _voucher_call(chain, held.voucher))  # the voucher is good on the new fork
     _confirm(chain)
     assert poller.poll().stored == 1
     _drain(sqs_queues)

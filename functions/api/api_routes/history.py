@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
@@ -10,6 +10,8 @@ from gbc.api.identity import CallerId, same_user
 from gbc.api.responses import SIGNED_IN, documented
 from gbc.api.schemas import ResultFilter
 from gbc.history import service
+from gbc.history.views import HistoryPage
+from gbc.stats.views import UserStats
 
 router = APIGatewayRouter()
 
@@ -26,12 +28,12 @@ def get_history(
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     resultFilter: Annotated[ResultFilter, Query()] = "all",
     userId: Annotated[uuid.UUID | None, Query()] = None,
-) -> dict[str, Any]:
+) -> HistoryPage:
     return service.history_page(same_user(caller, userId), limit, cursor, resultFilter)
 
 
 @router.get(
     "/api/stats", summary="The user's precomputed stats", tags=["history"], responses=documented(200, *SIGNED_IN)
 )
-def get_stats(caller: CallerId, userId: Annotated[uuid.UUID | None, Query()] = None) -> dict[str, Any]:
+def get_stats(caller: CallerId, userId: Annotated[uuid.UUID | None, Query()] = None) -> UserStats:
     return service.user_stats(same_user(caller, userId))

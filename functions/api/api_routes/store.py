@@ -1,7 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
-
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from gbc.api.idempotency import idempotent
@@ -9,13 +8,14 @@ from gbc.api.identity import CallerId, same_user
 from gbc.api.responses import IDEMPOTENT, SIGNED_IN, WITH_BODY, documented
 from gbc.api.schemas import StorePurchase
 from gbc.store import service
+from gbc.store.views import Catalog, PurchaseReceipt
 
 router = APIGatewayRouter()
 
 
 @router.get("/api/store/items", summary="The catalog", tags=["store"], responses=documented(200))
-def get_items() -> dict[str, Any]:
-    return {"items": service.list_items()}
+def get_items() -> Catalog:
+    return service.catalog()
 
 
 @router.post(
@@ -25,5 +25,6 @@ def get_items() -> dict[str, Any]:
     responses=documented(201, 402, 404, *SIGNED_IN, *WITH_BODY, *IDEMPOTENT, _404="no such item"),
     middlewares=[idempotent],
 )
-def post_purchase(caller: CallerId, body: StorePurchase) -> tuple[dict[str, Any], int]:
-    return service.purchase(same_user(caller, body.user_id), body.item_id, body.quantity, body.currency), 201
+def post_purchase(caller: CallerId, body: StorePurchase) -> Response[PurchaseReceipt]:
+    receipt = service.purchase(same_user(caller, body.user_id), body.item_id, body.quantity, body.currency)
+    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=receipt)

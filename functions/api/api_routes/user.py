@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Any
-
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from gbc.api.idempotency import idempotent
@@ -9,6 +7,7 @@ from gbc.api.identity import CallerId, Sender, same_user
 from gbc.api.responses import IDEMPOTENT, SIGNED_IN, WITH_BODY, documented
 from gbc.api.schemas import UserUpdate
 from gbc.users.service import update_user
+from gbc.users.views import UserProfile
 
 router = APIGatewayRouter()
 
@@ -22,7 +21,7 @@ router = APIGatewayRouter()
     ),
     middlewares=[idempotent],
 )
-def patch_user(caller: CallerId, sender: Sender, update: UserUpdate) -> dict[str, Any]:
+def patch_user(caller: CallerId, sender: Sender, update: UserUpdate) -> UserProfile:
     user_id = same_user(caller, update.user_id)
     changes = update.model_dump(include={"username", "email"}, exclude_unset=True)
     if update.settings is not None:

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
@@ -11,6 +12,7 @@ from gbc.api.identity import CallerId, same_user
 from gbc.api.responses import IDEMPOTENT, SIGNED_IN, WITH_BODY, documented
 from gbc.api.schemas import DepositInitiate, WithdrawalInitiate
 from gbc.wallet import service
+from gbc.wallet.views import DepositInstructions, TransactionsPage, WalletSummary, WithdrawalHold
 
 router = APIGatewayRouter()
 
@@ -21,7 +23,7 @@ router = APIGatewayRouter()
     tags=["wallet"],
     responses=documented(200, *SIGNED_IN),
 )
-def get_wallet(caller: CallerId, userId: Annotated[uuid.UUID | None, Query()] = None) -> dict[str, Any]:
+def get_wallet(caller: CallerId, userId: Annotated[uuid.UUID | None, Query()] = None) -> WalletSummary:
     return service.wallet_summary(same_user(caller, userId))
 
 
@@ -36,7 +38,7 @@ def get_transactions(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=512)] = None,
     userId: Annotated[uuid.UUID | None, Query()] = None,
-) -> dict[str, Any]:
+) -> TransactionsPage:
     return service.transactions_page(same_user(caller, userId), limit, cursor)
 
 
@@ -47,8 +49,9 @@ def get_transactions(
     responses=documented(201, *SIGNED_IN, *WITH_BODY, *IDEMPOTENT),
     middlewares=[idempotent],
 )
-def post_deposit(caller: CallerId, body: DepositInitiate) -> tuple[dict[str, Any], int]:
-    return service.deposit_intent(same_user(caller, body.user_id), body.amount, body.currency), 201
+def post_deposit(caller: CallerId, body: DepositInitiate) -> Response[DepositInstructions]:
+    intent = service.deposit_intent(same_user(caller, body.user_id), body.amount, body.currency)
+    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=intent)
 
 
 @router.post(
@@ -58,5 +61,6 @@ def post_deposit(caller: CallerId, body: DepositInitiate) -> tuple[dict[str, Any
     responses=documented(201, 402, *SIGNED_IN, *WITH_BODY, *IDEMPOTENT, _400="validation failed, or not your wallet"),
     middlewares=[idempotent],
 )
-def post_withdraw(caller: CallerId, body: WithdrawalInitiate) -> tuple[dict[str, Any], int]:
-    return service.request_withdrawal(same_user(caller, body.user_id), body.amount, body.wallet_address), 201
+def post_withdraw(caller: CallerId, body: WithdrawalInitiate) -> Response[WithdrawalHold]:
+    hold = service.request_withdrawal(same_user(caller, body.user_id), body.amount, body.wallet_address)
+    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=hold)

@@ -4,24 +4,52 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
+from pydantic import ConfigDict, Field
 from sqlalchemy import text
 
 from gbc.cache import cache_stats
 from gbc.data.database import get_engine
 from gbc.queue.status import get_queue_stats
 from gbc.settings import get_settings
+from gbc.views import View
 
 
-def _timed(check: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+class HealthCheck(View):
+    """One dependency's check. A passing check also carries that dependency's figures (the cache's
+    connected, totalKeys, memory, hitRate, circuitOpen; the queue's available, waiting, active,
+    delayed, dlq, completed, failed); a failing one the exception's type name as `error`."""
+
+    model_config = ConfigDict(extra="allow")
+
+    ok: bool
+    error: str | None = Field(default=None, exclude_if=lambda value: value is None)
+    latency_ms: float
+
+
+Status = Literal["ok", "degraded", "unavailable"]
+
+
+class HealthReport(View):
+    """ "unavailable" (HTTP 503) when the database is unreachable; "degraded" (200) when the cache or
+    the queue is down (each has a fallback), listed in `failing`."""
+
+    status: Status
+    version: str
+    failing: list[str]
+    database: HealthCheck
+    cache: HealthCheck
+    queue: HealthCheck
+
+
+def _timed(check: Callable[[], dict[str, Any]]) -> HealthCheck:
     start = time.perf_counter()
     try:
         result = {"ok": True, **check()}
     except Exception as exc:  # health reports failures, it never raises them
         result = {"ok": False, "error": type(exc).__name__}
-    result["latencyMs"] = round((time.perf_counter() - start) * 1000, 2)
-    return result
+    return HealthCheck.model_validate({**result, "latencyMs": round((time.perf_counter() - start) * 1000, 2)})
 
 
 def _database() -> dict[str, Any]:
@@ -41,14 +69,14 @@ def _queue() -> dict[str, Any]:
     return stats
 
 
-def health_report() -> tuple[dict[str, Any], int]:
+def health_report() -> tuple[HealthReport, int]:
     """The report and its HTTP status: 503 when the database (the system of record) is unreachable,
     so a monitor can tell; 200 otherwise, "degraded" listing what else is down (the cache and the
     queue each have a fallback)."""
-    checks = {"database": _timed(_database), "cache": _timed(_cache), "queue": _timed(_queue)}
-    failing = [name for name, check in checks.items() if not check["ok"]]
-    if "database" in failing:
-        status, code = "unavailable", 503
-    else:
-        status, code = ("degraded", 200) if failing else ("ok", 200)
-    return {"status": status, "version": get_settings().app_version, "failing": failing, **checks}, code
+    database, cache, queue = _timed(_database), _timed(_cache), _timed(_queue)
+    failing = [name for name, check in (("database", database), ("cache", cache), ("queue", queue)) if not check.ok]
+    status: Status = "unavailable" if not database.ok else "degraded" if failing else "ok"
+    report = HealthReport(
+        status=status, version=get_settings().app_version, failing=failing, database=database, cache=cache, queue=queue
+    )
+    return report, 503 if status == "unavailable" else 200

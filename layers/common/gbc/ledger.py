@@ -18,21 +18,36 @@ from gbc.data.transaction import UnitOfWork
 from gbc.errors import InsufficientBalance, NotFound
 from gbc.events import BalanceChanged
 from gbc.money import money_str
+from gbc.views import Money, Timestamp, View
 
 
-def entry_view(t: Transaction) -> dict[str, Any]:
-    """A ledger row as the API shows it."""
-    return {
-        "id": str(t.id),
-        "sequence": t.seq,
-        "type": t.type.value,
-        "amount": money_str(t.amount),
-        "balanceBefore": money_str(t.balance_before),
-        "balanceAfter": money_str(t.balance_after),
-        "referenceId": t.reference_id,
-        "status": t.status.value,
-        "createdAt": t.created_at.isoformat(),
-    }
+class LedgerEntry(View):
+    """A ledger row as the API shows it (GET /api/transactions, and what a balance change carries
+    to the cached first pages)."""
+
+    id: uuid.UUID
+    sequence: int
+    type: TransactionType
+    amount: Money
+    balance_before: Money
+    balance_after: Money
+    reference_id: str | None
+    status: TransactionStatus
+    created_at: Timestamp
+
+    @classmethod
+    def from_row(cls, t: Transaction) -> LedgerEntry:
+        return cls(
+            id=t.id,
+            sequence=t.seq,
+            type=t.type,
+            amount=t.amount,
+            balance_before=t.balance_before,
+            balance_after=t.balance_after,
+            reference_id=t.reference_id,
+            status=t.status,
+            created_at=t.created_at,
+        )
 
 
 def find_entry(uow: UnitOfWork, type_: TransactionType, reference_id: str) -> Transaction | None:
@@ -136,7 +151,7 @@ def apply_balance_change(
         BalanceChanged(
             user_id=user_id,
             type=type_.value,
-            entry=entry_view(entry),
+            entry=LedgerEntry.from_row(entry).to_json(),
             version=row.version,
             balance=row.balance_after,
             total_deposited=row.deposited,

@@ -1,24 +1,20 @@
 """Sign-in: a server-stored, single-use, expiring nonce; a signed EIP-4361 message checked field by
-field; the signer recovered with eth-account; the user created on first sign-in (with the sign-up
-bonus, once); a session JWT.
-
-eth-account costs ~0.4 s to import, so only the auth function loads this module."""
+field; the signer recovered with libsecp256k1 (gbc.auth.signatures); the user created on first
+sign-in (with the sign-up bonus, once); a session JWT."""
 
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
-from eth_account import Account
-from eth_account.messages import encode_defunct
-from eth_utils import is_checksum_address, to_checksum_address
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 
+from gbc.addresses import checksum
 from gbc.auth import siwe
+from gbc.auth.signatures import InvalidSignature, is_checksum_address, recover_personal_signer
 from gbc.auth.tokens import issue_token
+from gbc.auth.views import NonceGrant, SignedIn
 from gbc.data.models import AuthNonce, TransactionType, User
 from gbc.data.transaction import unit_of_work
 from gbc.errors import DomainError
@@ -26,20 +22,14 @@ from gbc.ledger import apply_balance_change
 from gbc.messages import AuditLogPayload
 from gbc.queue.outbox import enqueue_job
 from gbc.settings import get_settings
-from gbc.users.service import RequestMeta, user_view
+from gbc.users.service import RequestMeta
+from gbc.users.views import UserProfile
 
 CLOCK_SKEW = timedelta(minutes=5)
 
 
 class SignInFailed(DomainError):
     status = 401  # type: ignore[assignment]
-
-
-@dataclass(frozen=True)
-class NonceGrant:
-    nonce: str
-    message: str
-    expires_at: datetime
 
 
 def issue_nonce(address: str) -> NonceGrant:
@@ -52,7 +42,7 @@ def issue_nonce(address: str) -> NonceGrant:
         uow.session.add(AuthNonce(nonce=nonce, address=address.lower(), expires_at=expires))
     message = siwe.SiweMessage(
         domain=settings.siwe_domain,
-        address=to_checksum_address(address),
+        address=checksum(address),
         statement=siwe.STATEMENT,
         uri=settings.siwe_uri,
         version="1",
@@ -84,12 +74,12 @@ def _check_fields(message: siwe.SiweMessage, now: datetime) -> None:
 
 def _recover(text: str, signature: str) -> str:
     try:
-        return str(Account.recover_message(encode_defunct(text=text), signature=signature))
-    except Exception as exc:  # eth-account raises several types for malformed signatures
+        return recover_personal_signer(text, signature)
+    except InvalidSignature as exc:
         raise SignInFailed("signature is not valid", field="signature") from exc
 
 
-def sign_in(message_text: str, signature: str, meta: RequestMeta) -> dict[str, Any]:
+def sign_in(message_text: str, signature: str, meta: RequestMeta) -> SignedIn:
     try:
         message = siwe.parse(message_text)
     except siwe.InvalidMessage as exc:
@@ -135,5 +125,5 @@ def sign_in(message_text: str, signature: str, meta: RequestMeta) -> dict[str, A
             uow,
         )
         uow.session.flush()
-        view = user_view(user)
-    return {"token": issue_token(user.id, wallet), "user": view, "newUser": created is not None}
+        profile = UserProfile.from_row(user)
+    return SignedIn(token=issue_token(user.id, wallet), user=profile, new_user=created is not None)

@@ -10,9 +10,10 @@ from sqlalchemy import select
 from gbc.cache import Keys, Query, cache_queries
 from gbc.data.models import Game, GameResult, SystemConfig
 from gbc.data.transaction import unit_of_work
-from gbc.money import money_str
+from gbc.history.views import GamesPage, GameSummary, HistoryPage
 from gbc.pagination import HISTORY_ORDER, fetch_page, validate_cursor
 from gbc.stats.service import aggregate_user_stats, public, stats_key
+from gbc.stats.views import UserStats
 
 # The filter LOSE covers every way of losing the stake.
 FILTERS = {
@@ -23,22 +24,11 @@ FILTERS = {
 }
 
 
-def _summary(game: Game) -> dict[str, Any]:
-    return {
-        "id": str(game.id),
-        "result": game.result.value if game.result else None,
-        "betAmount": money_str(game.bet_amount),
-        "winAmount": money_str(game.win_amount),
-        "netProfit": money_str(game.net_profit),
-        "createdAt": game.created_at.isoformat(),
-        "endedAt": game.ended_at.isoformat() if game.ended_at else None,
-    }
-
-
 def _load_stats(user_id: uuid.UUID) -> dict[str, Any]:
     with unit_of_work() as uow:
         row = uow.session.get(SystemConfig, stats_key(user_id))
-        return public(row.value) if row else aggregate_user_stats(uow, user_id)
+        stats = public(row.value) if row else aggregate_user_stats(uow, user_id)
+    return UserStats.model_validate(stats).to_json()
 
 
 def _stats_query(user_id: uuid.UUID) -> Query[dict[str, Any]]:
@@ -47,11 +37,11 @@ def _stats_query(user_id: uuid.UUID) -> Query[dict[str, Any]]:
     return Query(*Keys.user_stats(user_id), lambda: _load_stats(user_id), user_id, version=lambda s: s["totalHands"])
 
 
-def user_stats(user_id: uuid.UUID) -> dict[str, Any]:
-    return cache_queries(_stats_query(user_id))[0]  # type: ignore[no-any-return]
+def user_stats(user_id: uuid.UUID) -> UserStats:
+    return UserStats.model_validate(cache_queries(_stats_query(user_id))[0])
 
 
-def history_page(user_id: uuid.UUID, limit: int, cursor: str | None, result_filter: str) -> dict[str, Any]:
+def history_page(user_id: uuid.UUID, limit: int, cursor: str | None, result_filter: str) -> HistoryPage:
     """The page and the stats are two cache entries looked up in one round trip: a game's end updates
     the first pages in place, the stats job the stats (gbc.cache.sync)."""
     validate_cursor(HISTORY_ORDER, cursor)
@@ -65,11 +55,13 @@ def history_page(user_id: uuid.UUID, limit: int, cursor: str | None, result_filt
         ),
         _stats_query(user_id),
     )
-    return {**page, "stats": stats}
+    return HistoryPage.model_validate({**page, "stats": stats})
 
 
 def game_summary(game: Game) -> dict[str, Any]:
-    return _summary(game)
+    """The ended game as the history lists it, in its JSON form (what GameEnded carries to the
+    cached first pages)."""
+    return GameSummary.from_row(game).to_json()
 
 
 def filters_of(result: GameResult) -> frozenset[str]:
@@ -82,4 +74,4 @@ def _load_history(user_id: uuid.UUID, limit: int, cursor: str | None, result_fil
     if result_filter != "all":
         query = query.where(Game.result.in_(FILTERS[result_filter]))
     games, next_cursor = fetch_page(query, cursor, HISTORY_ORDER, limit)
-    return {"games": [_summary(g) for g in games], "nextCursor": next_cursor}
+    return GamesPage(games=[GameSummary.from_row(g) for g in games], next_cursor=next_cursor).to_json()

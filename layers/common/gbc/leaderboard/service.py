@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any
 
 from sqlalchemy import case, func, select
 
@@ -13,9 +13,8 @@ from gbc.addresses import checksum
 from gbc.cache import Keys, cache_query
 from gbc.data.models import Game, GameResult, User
 from gbc.data.transaction import unit_of_work
-from gbc.money import money_str
+from gbc.leaderboard.views import Leaderboard, LeaderboardPlayer, Period
 
-Period = Literal["daily", "weekly", "all"]
 TOP = 20
 
 
@@ -50,23 +49,25 @@ def _load(period: Period) -> dict[str, Any]:
         query = query.where(Game.ended_at >= since)
     with unit_of_work() as uow:
         rows = uow.session.execute(query).all()
-    return {
-        "period": period,
-        "since": since.isoformat() if since else None,
-        "generatedAt": now.isoformat(),
-        "players": [
-            {
-                "rank": rank,
-                "walletAddress": checksum(row.wallet_address),
-                "username": row.username,
-                "netProfit": money_str(Decimal(row.net_profit)),
-                "hands": row.hands,
-                "wins": row.wins,
-            }
+    board = Leaderboard(
+        period=period,
+        since=since,
+        generated_at=now,
+        players=[
+            LeaderboardPlayer(
+                rank=rank,
+                wallet_address=checksum(row.wallet_address),
+                username=row.username,
+                net_profit=Decimal(row.net_profit),
+                hands=row.hands,
+                wins=row.wins,
+            )
             for rank, row in enumerate(rows, 1)
         ],
-    }
+    )
+    return board.to_json()
 
 
-def leaderboard(period: Period) -> dict[str, Any]:
-    return cache_query(*Keys.leaderboard(period), lambda: _load(period))
+def leaderboard(period: Period) -> Leaderboard:
+    """Cached in its JSON form for ten minutes (everyone reads the same board)."""
+    return Leaderboard.model_validate(cache_query(*Keys.leaderboard(period), lambda: _load(period)))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from sqlalchemy import select
 
@@ -14,28 +13,18 @@ from gbc.ledger import apply_balance_change
 from gbc.messages import AuditLogPayload
 from gbc.money import money_str
 from gbc.queue.outbox import enqueue_job
+from gbc.store.views import Catalog, CatalogItem, PurchaseReceipt
 
 
-def _item_view(item: StoreItem) -> dict[str, Any]:
-    return {
-        "id": item.id,
-        "name": item.name,
-        "category": item.category,
-        "description": item.description,
-        "price": money_str(item.price),
-        "currency": "GBC",
-    }
-
-
-def list_items() -> list[dict[str, Any]]:
+def catalog() -> Catalog:
     with unit_of_work() as uow:
         items = uow.session.scalars(
             select(StoreItem).where(StoreItem.is_active.is_(True)).order_by(StoreItem.category, StoreItem.price)
         )
-        return [_item_view(i) for i in items]
+        return Catalog(items=[CatalogItem.from_row(i) for i in items])
 
 
-def purchase(user_id: uuid.UUID, item_id: str, quantity: int, currency: str) -> dict[str, Any]:
+def purchase(user_id: uuid.UUID, item_id: str, quantity: int, currency: str) -> PurchaseReceipt:
     with unit_of_work() as uow:
         item = uow.session.get(StoreItem, item_id)
         if item is None or not item.is_active:
@@ -73,10 +62,10 @@ def purchase(user_id: uuid.UUID, item_id: str, quantity: int, currency: str) -> 
             ),
             uow,
         )
-        return {
-            "purchaseId": str(order.id),
-            "item": _item_view(item),
-            "quantity": quantity,
-            "total": money_str(order.total),
-            "balance": money_str(balance),
-        }
+        return PurchaseReceipt(
+            purchase_id=order.id,
+            item=CatalogItem.from_row(item),
+            quantity=quantity,
+            total=order.total,
+            balance=balance,
+        )

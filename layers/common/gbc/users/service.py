@@ -9,15 +9,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from gbc.addresses import checksum
 from gbc.data.models import User
 from gbc.data.transaction import unit_of_work
 from gbc.errors import Conflict, NotFound
 from gbc.events import UserChanged
 from gbc.messages import AuditLogPayload
-from gbc.money import money_str
 from gbc.queue.outbox import enqueue_job
 from gbc.text import storable_text
+from gbc.users.views import UserProfile
 
 
 @dataclass(frozen=True)
@@ -35,19 +34,7 @@ class RequestMeta:
             object.__setattr__(self, "user_agent", storable_text(self.user_agent, 512))
 
 
-def user_view(user: User) -> dict[str, Any]:
-    return {
-        "id": str(user.id),
-        "walletAddress": checksum(user.wallet_address),
-        "username": user.username,
-        "email": user.email,
-        "settings": user.settings,
-        "balance": money_str(user.balance),
-        "createdAt": user.created_at.isoformat(),
-    }
-
-
-def update_user(user_id: uuid.UUID, changes: dict[str, Any], meta: RequestMeta) -> dict[str, Any]:
+def update_user(user_id: uuid.UUID, changes: dict[str, Any], meta: RequestMeta) -> UserProfile:
     """Apply validated changes ({username?, email?, settings?}; settings merged into the stored ones)."""
     changes = dict(changes)
     try:
@@ -74,7 +61,7 @@ def update_user(user_id: uuid.UUID, changes: dict[str, Any], meta: RequestMeta) 
                 ),
                 uow,
             )
-            view = user_view(user)
+            view = UserProfile.from_row(user)
             uow.record(UserChanged(user_id=user_id, renamed="username" in changes))
     except IntegrityError as exc:
         field = "username" if "username" in str(exc.orig) else "email"

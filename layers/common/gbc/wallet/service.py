@@ -22,34 +22,30 @@ from gbc.data.models import (
 )
 from gbc.data.transaction import unit_of_work
 from gbc.errors import DomainError, NotFound
-from gbc.ledger import apply_balance_change, entry_view
+from gbc.ledger import LedgerEntry, apply_balance_change
 from gbc.messages import AuditLogPayload
 from gbc.money import money_str
 from gbc.pagination import LEDGER_ORDER, fetch_page, validate_cursor
 from gbc.queue.outbox import enqueue_job
 from gbc.settings import get_settings
+from gbc.wallet.views import (
+    DepositInstructions,
+    DepositStep,
+    PendingWithdrawal,
+    TransactionsPage,
+    WalletSummary,
+    WithdrawalHold,
+    WithdrawalVoucher,
+)
 
 WEI = Decimal(10) ** 18
 
 
-def _withdrawal_view(w: Withdrawal) -> dict[str, Any]:
-    return {
-        "id": str(w.id),
-        "amount": money_str(w.amount),
-        "toAddress": checksum(w.to_address),
-        "nonce": str(int(w.nonce)),
-        "deadline": w.deadline.isoformat(),
-        "status": w.status.value,
-        "txHash": w.tx_hash,
-        "createdAt": w.created_at.isoformat() if w.created_at else None,
-    }
-
-
-def wallet_summary(user_id: uuid.UUID) -> dict[str, Any]:
-    """Cached with the user's balance_version: bets, payouts and purchases write the new balance
-    through (gbc.ledger), newer versions only."""
+def wallet_summary(user_id: uuid.UUID) -> WalletSummary:
+    """Cached as {"v": balance_version, "summary": its JSON form}: bets, payouts and purchases write
+    the new balance through (gbc.cache.sync), newer versions only."""
     cached = cache_query(*Keys.wallet_summary(user_id), lambda: _load_wallet(user_id), user_id=user_id)
-    return cached["summary"]  # type: ignore[no-any-return]
+    return WalletSummary.model_validate(cached["summary"])
 
 
 def _load_wallet(user_id: uuid.UUID) -> dict[str, Any]:
@@ -64,37 +60,31 @@ def _load_wallet(user_id: uuid.UUID) -> dict[str, Any]:
                 .order_by(Withdrawal.created_at.desc())
             )
         )
-        summary = {
-            "walletAddress": checksum(user.wallet_address),
-            "balance": money_str(user.balance),
-            "totalDeposited": money_str(user.total_deposited),
-            "totalWithdrawn": money_str(user.total_withdrawn),
-            "pendingWithdrawals": [_withdrawal_view(w) for w in pending],
-            "pendingWithdrawalTotal": money_str(sum((w.amount for w in pending), Decimal(0))),
-        }
-        return {"v": user.balance_version, "summary": summary}
+        return {"v": user.balance_version, "summary": WalletSummary.from_user(user, pending).to_json()}
 
 
-def transactions_page(user_id: uuid.UUID, limit: int, cursor: str | None) -> dict[str, Any]:
+def transactions_page(user_id: uuid.UUID, limit: int, cursor: str | None) -> TransactionsPage:
     """The ledger newest first in its strict order: each row's balanceBefore is the next row's
     balanceAfter."""
     validate_cursor(LEDGER_ORDER, cursor)
-    return cache_query(
+    cached = cache_query(
         *Keys.transactions(user_id, cursor, limit),
         lambda: _load_transactions(user_id, limit, cursor),
         user_id=user_id,
         first_page=cursor is None,
         deep=cursor is not None,
     )
+    return TransactionsPage.model_validate(cached)
 
 
 def _load_transactions(user_id: uuid.UUID, limit: int, cursor: str | None) -> dict[str, Any]:
     query = select(Transaction).where(Transaction.user_id == user_id)
     entries, next_cursor = fetch_page(query, cursor, LEDGER_ORDER, limit)
-    return {"transactions": [entry_view(t) for t in entries], "nextCursor": next_cursor}
+    page = TransactionsPage(transactions=[LedgerEntry.from_row(t) for t in entries], next_cursor=next_cursor)
+    return page.to_json()
 
 
-def deposit_intent(user_id: uuid.UUID, amount: Decimal, currency: str) -> dict[str, Any]:
+def deposit_intent(user_id: uuid.UUID, amount: Decimal, currency: str) -> DepositInstructions:
     """Where and how to deposit on chain; the poller credits the Deposit event when it comes."""
     settings = get_settings()
     expires = datetime.now(UTC) + timedelta(seconds=settings.deposit_intent_ttl_seconds)
@@ -102,32 +92,29 @@ def deposit_intent(user_id: uuid.UUID, amount: Decimal, currency: str) -> dict[s
     with unit_of_work() as uow:
         intent = DepositIntent(id=uuid.uuid4(), user_id=user_id, amount=amount, currency=currency, expires_at=expires)
         uow.session.add(intent)
-    return {
-        "intentId": str(intent.id),
-        "amount": money_str(amount),
-        "currency": currency,
-        "expiresAt": expires.isoformat(),
-        "chainId": settings.chain_id,
-        "tokenAddress": checksum(settings.token_address),
-        "vaultAddress": checksum(settings.vault_address),
-        "amountWei": str(wei),
-        "steps": [
-            {
-                "contract": "token",
-                "call": "approve(address,uint256)",
-                "args": [checksum(settings.vault_address), str(wei)],
-            },
-            {"contract": "vault", "call": "deposit(uint256)", "args": [str(wei)]},
+    vault = checksum(settings.vault_address)
+    return DepositInstructions(
+        intent_id=intent.id,
+        amount=amount,
+        currency=currency,
+        expires_at=expires,
+        chain_id=settings.chain_id,
+        token_address=checksum(settings.token_address),
+        vault_address=vault,
+        amount_wei=str(wei),
+        steps=[
+            DepositStep(contract="token", call="approve(address,uint256)", args=[vault, str(wei)]),
+            DepositStep(contract="vault", call="deposit(uint256)", args=[str(wei)]),
         ],
-        "confirmations": settings.chain_confirmations,
-    }
+        confirmations=settings.chain_confirmations,
+    )
 
 
 class WrongWallet(DomainError):
     pass
 
 
-def request_withdrawal(user_id: uuid.UUID, amount: Decimal, wallet_address: str) -> dict[str, Any]:
+def request_withdrawal(user_id: uuid.UUID, amount: Decimal, wallet_address: str) -> WithdrawalHold:
     """Hold the amount (debit + PENDING withdrawal in one transaction) and return the signed voucher
     the player submits to the vault."""
     from gbc.wallet.voucher import sign_voucher  # eth-account: only this route pays for its import
@@ -171,11 +158,11 @@ def request_withdrawal(user_id: uuid.UUID, amount: Decimal, wallet_address: str)
             uow,
         )
         uow.session.flush()
-        return {
-            "withdrawal": _withdrawal_view(withdrawal),
-            "voucher": voucher,
-            "balance": money_str(entry.balance_after),
-        }
+        return WithdrawalHold(
+            withdrawal=PendingWithdrawal.from_row(withdrawal),
+            voucher=WithdrawalVoucher.model_validate(voucher),
+            balance=entry.balance_after,
+        )
 
 
 def ledger_total(user_id: uuid.UUID) -> Decimal:
