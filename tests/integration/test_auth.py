@@ -120,3 +120,30 @@ def test_lowercase_address_in_message_is_refused(db):
     wallet = new_wallet()
     response = _tampered(wallet, wallet.address, wallet.address.lower())
     assert response.status == 401
+
+
+def test_a_v_of_0_or_1_signs_in_as_27_or_28_does(db):
+    wallet = new_wallet()
+    grant = _nonce(wallet)
+    signature = sign(wallet, grant["message"])
+    v = int(signature[-2:], 16)
+    response = _verify(grant["message"], signature[:-2] + f"{v - 27:02x}")
+    assert response.status == 200, response.body
+
+
+def test_a_malformed_signature_of_the_right_length_is_refused_before_the_nonce_is_spent(db):
+    wallet = new_wallet()
+    grant = _nonce(wallet)
+    signature = sign(wallet, grant["message"])
+    n = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+    malformed = [
+        signature[:-2] + "1d",  # v = 29
+        signature[:-2] + "25",  # v = 37 (EIP-155, a transaction's v)
+        "0x" + "00" * 32 + signature[66:],  # r = 0
+        signature[:66] + "00" * 32 + signature[-2:],  # s = 0
+        signature[:66] + f"{n:064x}" + signature[-2:],  # s = n
+    ]
+    for bad in malformed:
+        response = _verify(grant["message"], bad)
+        assert response.status == 401 and response.body["details"] == {"field": "signature"}, bad
+    assert _verify(grant["message"], signature).status == 200

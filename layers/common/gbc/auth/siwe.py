@@ -1,8 +1,8 @@
 """Sign-In with Ethereum (EIP-4361) messages: building the one we hand out, parsing what comes back.
 
 The `siwe` package pins eth-account < 0.14 and web3 < 8 and skips the chain id check, so the message is
-parsed here (the grammar is small) and every field is checked by the caller; the signature is
-recovered with eth-account.
+parsed here (the grammar is small) and every field is checked by the caller; the signer is
+recovered in gbc.auth.signatures (libsecp256k1 through coincurve, not eth-account).
 """
 
 from __future__ import annotations

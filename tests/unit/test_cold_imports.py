@@ -1,0 +1,46 @@
+"""What a cold start imports: each function's handler module in a fresh interpreter, as Lambda loads
+it, must not pull in the heavy libraries it was moved off (they would come back unnoticed through
+one import line)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from devstack.template import ROOT, load_stack
+
+HANDLER_MODULES = {logical_id: fn.handler.rsplit(".", 1)[0] for logical_id, fn in load_stack().functions.items()}
+
+_PROBE = """
+import importlib, json, sys
+importlib.import_module(sys.argv[1])
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def _modules_after_importing(module: str) -> set[str]:
+    env = {**os.environ, "AWS_LAMBDA_FUNCTION_NAME": module}
+    out = subprocess.run(
+        [sys.executable, "-c", _PROBE, module], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def _top_level(modules: set[str]) -> set[str]:
+    return {name.split(".", 1)[0] for name in modules}
+
+
+def test_the_auth_function_recovers_signers_without_the_eth_account_stack():
+    imported = _top_level(_modules_after_importing(HANDLER_MODULES["AuthFunction"]))
+    assert "coincurve" in imported
+    assert imported.isdisjoint({"eth_account", "eth_keys", "eth_keyfile", "eth_utils", "py_ecc", "web3"})
+
+
+@pytest.mark.parametrize("logical_id", sorted(set(HANDLER_MODULES) - {"AuthFunction"}))
+def test_no_other_function_imports_the_eth_account_stack_either(logical_id: str):
+    imported = _top_level(_modules_after_importing(HANDLER_MODULES[logical_id]))
+    assert imported.isdisjoint({"eth_account", "eth_keys", "eth_keyfile", "py_ecc", "web3"})
