@@ -1,6 +1,8 @@
 """The in-process mode at concurrency C: C processes, each a "container" that calls the handler
 directly (the handler keeps per-request state at module level, like any Lambda, so one process serves
-one request at a time). Steps run in lockstep across the processes (a barrier between them)."""
+one request at a time). Steps run in lockstep across the processes (a barrier between them). As in the
+local stack's containers, what a handler leaves for after its response (the outbox's delivery) runs
+after the timed call, before the next one."""
 
 from __future__ import annotations
 
@@ -42,9 +44,18 @@ def _child(
     env: dict[str, str], kind: str, steps: list[str], user_id: uuid.UUID, count: int, barrier: Any, out: Any
 ) -> None:
     os.environ.update(env)
+    os.environ["GBC_AFTER_RESPONSE"] = "host"
     caller = _caller(kind, user_id)
+    from gbc.after_response import drain
+
     for step in steps:
-        run = getattr(caller, step)
+        timed = getattr(caller, step)
+
+        def run(timed: Any = timed) -> tuple[int, float]:
+            status, ms = timed()
+            drain()
+            return status, ms
+
         for _ in range(3):  # warm-up: imports, connections
             run()
         barrier.wait()

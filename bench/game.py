@@ -114,6 +114,27 @@ class Player:
         self.game = game if status == 200 else None
         return status, ms
 
+    def stand(self) -> tuple[int, float]:
+        """The stand that ends the round (settlement, stats and audit jobs): dealt afresh until there
+        is one hand in play to stand on; only the stand is timed."""
+        while True:
+            self._finish()
+            status, self.game = self.call("POST", "/api/game", {"betAmount": "1"})
+            if status != 201:
+                raise RuntimeError(f"create failed: {status} {self.game}")
+            game = self.game
+            if game["phase"] == "PLAYER_TURN" and len(game["hands"]) == 1 and "stand" in game["legalActions"]:
+                break
+        status, game, ms = _timed(self.call, "POST", "/api/game/action", {"gameId": game["id"], "action": "stand"})
+        if status == 200 and game["state"] != "ENDED":
+            raise RuntimeError(f"a stand on the only hand did not end the round: {game}")
+        self.game = None
+        return status, ms
+
+    def wallet(self) -> tuple[int, float]:
+        status, _, ms = _timed(self.call, "GET", "/api/wallet")
+        return status, ms
+
     def history(self) -> tuple[int, float]:
         filters = ["all", "all", "all", "WIN", "LOSE", "PUSH", "BLACKJACK"]
         status, _, ms = _timed(self.call, "GET", f"/api/history?limit=20&resultFilter={random.choice(filters)}")
@@ -200,12 +221,12 @@ def run_game_bench(base: str, env: dict[str, str], requests: int, concurrency: i
     from bench import containers
 
     users = make_players(concurrency, games_each=1000)
-    steps = {"create": 201, "action": 200, "history": 200}
+    steps = {"create": 201, "stand": 200, "action": 200, "history": 200, "wallet": 200}
     in_process = containers.run(env, "game", steps, [uid for uid, _ in users], requests)
     players = [Player(http_client(base, token)) for _, token in users]
     report: dict[str, Any] = {}
     for step, expect in steps.items():
-        name = "history" if step == "history" else f"game-{step}"
+        name = step if step in ("history", "wallet") else f"game-{step}"
         report[name] = {"in_process": in_process[step], "http": drive(players, step, requests, expect)}
     for player in players:
         player._finish()

@@ -15,6 +15,7 @@ import importlib
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -55,8 +56,11 @@ class PoolStopped(RuntimeError):
 
 
 def _serve(conn: Connection, env: dict[str, str], fn: Function) -> None:
-    """A container's main loop (in the child process)."""
+    """A container's main loop (in the child process). Work a handler left for after its response
+    (gbc.after_response) runs once the response is sent, before the next invocation is read, the
+    way Lambda's internal extension holds the environment until it is done."""
     os.environ.update(env)
+    os.environ.setdefault("GBC_AFTER_RESPONSE", "host")
     module_name, attr = fn.handler.rsplit(".", 1)
     handler = None
     while True:
@@ -72,6 +76,13 @@ def _serve(conn: Connection, env: dict[str, str], fn: Function) -> None:
             conn.send(("ok", handler(event, LocalContext(fn.logical_id, fn.memory, fn.timeout))))
         except Exception as exc:
             conn.send(("error", type(exc).__name__, str(exc), traceback.format_exc()))
+        _after_the_response()
+
+
+def _after_the_response() -> None:
+    after_response = sys.modules.get("gbc.after_response")
+    if after_response is not None:
+        after_response.drain()
 
 
 class _Container:

@@ -8,6 +8,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from api_routes import game, health, history, leaderboard, session, store, user, wallet
+from gbc.after_response import after_the_response
 from gbc.api.resolver import api_resolver
 from gbc.bootstrap import bootstrap
 from gbc.observability import logger, metrics, tracer
@@ -21,6 +22,8 @@ for module in (health, game, history, leaderboard, wallet, store, user, session)
 app.enable_swagger(path="/api/docs", title="GBC Blackjack API", version="0.1.0")
 
 
+# Outermost: the outbox's delivery runs after the response (gbc.after_response).
+@after_the_response
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
 @metrics.log_metrics

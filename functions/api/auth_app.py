@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from gbc.after_response import after_the_response
 from gbc.api.identity import Sender
 from gbc.api.resolver import api_resolver
 from gbc.api.responses import WITH_BODY, documented
@@ -45,6 +46,8 @@ def post_verify(sender: Sender, body: VerifyRequest) -> SignedIn:
     return service.sign_in(body.message, body.signature, sender)
 
 
+# Outermost: the outbox's delivery runs after the response (gbc.after_response).
+@after_the_response
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
 @metrics.log_metrics

@@ -1,6 +1,7 @@
 """The transactional outbox. `enqueue_job` writes the job in the caller's transaction; after commit
 the jobs are delivered (sent to SQS in batches, or processed directly if SQS is down) and their rows
-deleted. Rows a crash or an outage left behind are delivered by `sweep_outbox` (scheduled).
+deleted, after the response when the handler allows it (gbc.after_response): nobody waits for it.
+Rows a crash or an outage left behind are delivered by `sweep_outbox` (scheduled).
 
 Deleting the rows of delivered jobs is bookkeeping, not data: it runs as one simple-protocol round
 trip with `synchronous_commit` off, so the request does not wait for a second WAL flush. If that
@@ -11,9 +12,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from sqlalchemy import delete, select, update
 
+from gbc.after_response import defer
 from gbc.data.database import get_engine
 from gbc.data.models import OutboxJob
 from gbc.data.transaction import UnitOfWork, unit_of_work
@@ -37,7 +40,7 @@ def enqueue_job(message: Message, uow: UnitOfWork | None = None) -> Job:
     pending: list[Job] | None = uow.info.get("outbox_jobs")
     if pending is None:
         pending = uow.info["outbox_jobs"] = []
-        uow.after_commit(lambda: _flush(pending))
+        uow.after_commit(partial(defer, partial(_flush, pending)))
     pending.append(job)
     return job
 

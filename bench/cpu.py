@@ -1,0 +1,115 @@
+"""CPU per game action, in-process: the API handler's process CPU time (time.process_time) around
+each call, over a played sequence of rounds (deal, then actions until the round ends), one player
+at a time. What the handler leaves for after its response (the outbox's delivery) is measured apart.
+
+`python -m bench.cpu -n 500 [--profile out.txt]`: with --profile, pyinstrument (or cProfile when it
+is missing) records the actions and the top frames are written to the file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from bench.game import _next_action, in_process_client, make_players
+
+
+def measure(actions: int, profile: Path | None = None) -> dict[str, Any]:
+    """Play rounds until `actions` actions were answered; CPU ms per action and per deal."""
+    os.environ["GBC_AFTER_RESPONSE"] = "host"
+    from gbc.after_response import drain
+
+    ((user_id, _),) = make_players(1, games_each=0)
+    call = in_process_client(uuid.UUID(str(user_id)))
+    for _ in range(20):  # warm-up: imports, connections, caches
+        status, game = call("POST", "/api/game", {"betAmount": "1"})
+        while game["state"] != "ENDED":
+            status, game = call("POST", "/api/game/action", {"gameId": game["id"], "action": _next_action(game)})
+        drain()
+    profiler: Any = None
+    if profile is not None:
+        try:
+            from pyinstrument import Profiler
+
+            profiler = Profiler(interval=0.0002)
+        except ImportError:
+            import cProfile
+
+            profiler = cProfile.Profile()
+    action_cpu: list[float] = []
+    ending_cpu: list[float] = []
+    deal_cpu: list[float] = []
+    after_cpu: list[float] = []
+    while len(action_cpu) < actions:
+        t = time.process_time()
+        status, game = call("POST", "/api/game", {"betAmount": "1"})
+        deal_cpu.append((time.process_time() - t) * 1000)
+        while game["state"] != "ENDED":
+            body = {"gameId": game["id"], "action": _next_action(game)}
+            if profiler is not None:
+                profiler.enable() if hasattr(profiler, "enable") else profiler.start()
+            t = time.process_time()
+            status, game = call("POST", "/api/game/action", body)
+            spent = (time.process_time() - t) * 1000
+            if profiler is not None:
+                profiler.disable() if hasattr(profiler, "disable") else profiler.stop()
+            if status != 200:
+                raise RuntimeError(f"action failed: {status} {game}")
+            action_cpu.append(spent)
+            if game["state"] == "ENDED":
+                ending_cpu.append(spent)
+        t = time.process_time()
+        drain()
+        after_cpu.append((time.process_time() - t) * 1000)
+    if profile is not None:
+        profile.parent.mkdir(parents=True, exist_ok=True)
+        if hasattr(profiler, "output_text"):
+            profile.write_text(profiler.output_text(unicode=False, color=False, show_all=False))
+        else:
+            import io
+            import pstats
+
+            text = io.StringIO()
+            pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(40)
+            profile.write_text(text.getvalue())
+
+    def stats(samples: list[float]) -> dict[str, float]:
+        ordered = sorted(samples)
+        return {
+            "mean_ms": round(statistics.fmean(ordered), 3),
+            "p50_ms": round(ordered[len(ordered) // 2], 3),
+            "p95_ms": round(ordered[int(len(ordered) * 0.95) - 1], 3),
+            "n": len(ordered),
+        }
+
+    return {
+        "action": stats(action_cpu),
+        "action_that_ends_the_round": stats(ending_cpu),
+        "deal": stats(deal_cpu),
+        "after_the_response_per_round": stats(after_cpu),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.cpu", description=__doc__)
+    parser.add_argument("--actions", "-n", type=int, default=500)
+    parser.add_argument("--profile", type=Path)
+    args = parser.parse_args(argv)
+    from bench.__main__ import running_stack
+    from devstack.runtime import apply_environment
+
+    with tempfile.TemporaryDirectory(prefix="gbc-bench-cpu-") as tmp, running_stack(Path(tmp)) as (_, env):
+        apply_environment(env)
+        report = measure(args.actions, args.profile)
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

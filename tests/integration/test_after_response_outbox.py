@@ -1,0 +1,66 @@
+"""A round's jobs leave after the response: the response never waits for SQS, and a container that
+dies after answering (before its post-response work ran) loses nothing, because the jobs are
+committed outbox rows that the sweep delivers."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from gbc.data.models import OutboxJob
+from gbc.data.transaction import unit_of_work
+from gbc.queue.outbox import sweep_outbox
+from tests.support.factories import make_funded_user
+from tests.support.sqs import receive
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# A container of the local stack (GBC_AFTER_RESPONSE=host) deals a round that ends at once (the
+# player's blackjack), answers, and dies before it drains its post-response work.
+DIES_AFTER_ANSWERING = textwrap.dedent(
+    """
+    import json, os, sys, uuid
+    from gbc.game import shoes
+    from tests.support.shoes import RANKS, StackedShoe
+    cards = [RANKS["A"], RANKS["9"] + 13, RANKS["K"] + 26, RANKS["7"] + 39]
+    shoes.factory = lambda seeds: StackedShoe(cards)
+    from tests.support.api import call_api
+    response = call_api("POST", "/api/game", body={"betAmount": "10"}, user_id=uuid.UUID(sys.argv[1]))
+    print(json.dumps({"status": response.status, "result": response.body.get("result")}), flush=True)
+    os._exit(0)
+    """
+)
+
+
+def _outbox_rows() -> int:
+    with unit_of_work() as uow:
+        return int(uow.session.scalar(select(func.count()).select_from(OutboxJob)) or 0)
+
+
+def test_a_container_that_dies_after_its_response_loses_no_job(db, services, override_settings):
+    user = make_funded_user("100")
+    env = {**os.environ, "GBC_AFTER_RESPONSE": "host"}
+    done = subprocess.run(
+        [sys.executable, "-c", DIES_AFTER_ANSWERING, str(user.id)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    answer = json.loads(done.stdout.strip().splitlines()[-1])
+    assert answer == {"status": 201, "result": "BLACKJACK"}, done.stderr[-3000:]
+    assert _outbox_rows() == 2, "stats:recompute and audit:log were committed with the round, not sent"
+
+    override_settings(OUTBOX_SWEEP_AGE_SECONDS=0)
+    assert sweep_outbox() == 2
+    assert _outbox_rows() == 0
+    sent = [json.loads(m["Body"])["type"] for m in receive(services["queues"]["JobsQueue"])]
+    assert sorted(sent) == ["audit:log", "stats:recompute"]
