@@ -11,7 +11,7 @@ from api_routes import game, health, history, leaderboard, session, store, user,
 from gbc.after_response import after_the_response
 from gbc.api.resolver import api_resolver
 from gbc.bootstrap import bootstrap
-from gbc.observability import logger, metrics, tracer
+from gbc.observability import logger, metrics
 
 # The direct-processing fallback for jobs and the cache's event subscribers (gbc.bootstrap).
 bootstrap()
@@ -25,7 +25,6 @@ app.enable_swagger(path="/api/docs", title="GBC Blackjack API", version="0.1.0")
 # Outermost: the outbox's delivery runs after the response (gbc.after_response).
 @after_the_response
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

@@ -17,7 +17,7 @@ from gbc.api.schemas import NonceRequest, VerifyRequest
 from gbc.auth import service
 from gbc.auth.views import NonceGrant, SignedIn
 from gbc.bootstrap import bootstrap
-from gbc.observability import logger, metrics, tracer
+from gbc.observability import logger, metrics
 
 # The direct-processing fallback for jobs and the cache's event subscribers (gbc.bootstrap).
 bootstrap()
@@ -49,7 +49,6 @@ def post_verify(sender: Sender, body: VerifyRequest) -> SignedIn:
 # Outermost: the outbox's delivery runs after the response (gbc.after_response).
 @after_the_response
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

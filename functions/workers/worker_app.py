@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from gbc.bootstrap import bootstrap
 from gbc.jobs.runner import run_job
-from gbc.observability import logger, metrics, tracer
+from gbc.observability import logger, metrics
 from gbc.queue import retention
 from gbc.queue.backoff import visibility_delay
 from gbc.queue.jobs import Job
@@ -56,7 +56,6 @@ class BackoffBatchProcessor(BatchProcessor):
 processor = BackoffBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
-@tracer.capture_method
 def record_handler(record: SQSRecord) -> None:
     attempt = int(record.attributes.approximate_receive_count or 1)
     sent_ms = int(record.attributes.sent_timestamp or 0)
@@ -72,7 +71,6 @@ def record_handler(record: SQSRecord) -> None:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

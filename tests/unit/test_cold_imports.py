@@ -1,6 +1,7 @@
 """What a cold start imports: each function's handler module in a fresh interpreter, as Lambda loads
 it, must not pull in the heavy libraries it was moved off (they would come back unnoticed through
-one import line)."""
+one import line): eth-account's stack (sign-in uses libsecp256k1), the X-Ray SDK (tracing is
+Lambda's active tracing)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import sys
 
 import pytest
 
-from devstack.template import ROOT, load_stack
+from devstack.template import ROOT, load_raw, load_stack
 
 HANDLER_MODULES = {logical_id: fn.handler.rsplit(".", 1)[0] for logical_id, fn in load_stack().functions.items()}
 
@@ -22,8 +23,9 @@ print(json.dumps(sorted(sys.modules)))
 """
 
 
-def _modules_after_importing(module: str) -> set[str]:
-    env = {**os.environ, "AWS_LAMBDA_FUNCTION_NAME": module}
+def _modules_after_importing(module: str, unset: frozenset[str] | set[str] = frozenset()) -> set[str]:
+    env = {name: value for name, value in os.environ.items() if name not in unset}
+    env["AWS_LAMBDA_FUNCTION_NAME"] = module
     out = subprocess.run(
         [sys.executable, "-c", _PROBE, module], cwd=ROOT, env=env, capture_output=True, text=True, check=True
     )
@@ -44,3 +46,16 @@ def test_the_auth_function_recovers_signers_without_the_eth_account_stack():
 def test_no_other_function_imports_the_eth_account_stack_either(logical_id: str):
     imported = _top_level(_modules_after_importing(HANDLER_MODULES[logical_id]))
     assert imported.isdisjoint({"eth_account", "eth_keys", "eth_keyfile", "py_ecc", "web3"})
+
+
+@pytest.mark.parametrize("logical_id", sorted(HANDLER_MODULES))
+def test_no_function_imports_the_xray_sdk(logical_id: str):
+    # Tracing is Lambda's own (Tracing: Active): without POWERTOOLS_TRACE_DISABLED nothing may load the SDK.
+    imported = _top_level(_modules_after_importing(HANDLER_MODULES[logical_id], {"POWERTOOLS_TRACE_DISABLED"}))
+    assert "aws_xray_sdk" not in imported
+
+
+def test_tracing_is_lambdas_and_api_gateways_own():
+    raw = load_raw()
+    assert raw["Globals"]["Function"]["Tracing"] == "Active"
+    assert raw["Resources"]["Api"]["Properties"]["TracingEnabled"] is True
