@@ -411,6 +411,9 @@ def local_environment(stack: Stack, services: Services) -> dict[str, str]:
         # SQS, not the database).
         DB_POOL_SIZE=os.environ.get("DB_POOL_SIZE", "1"),
         SIGNUP_BONUS=os.environ.get("SIGNUP_BONUS", "100"),
+        # The SQS emulator keeps its messages in memory: a restart loses what it held, which real
+        # SQS never does. The sweep sends such jobs again after this long (AWS: 600 s).
+        OUTBOX_RESEND_AFTER_SECONDS=os.environ.get("OUTBOX_RESEND_AFTER_SECONDS", "15"),
         # The well-known first development key of Hardhat/Anvil: public, for local chains only.
         SIGNER_PRIVATE_KEY=os.environ.get("SIGNER_PRIVATE_KEY", LOCAL_SIGNER_KEY),
         AWS_REGION="us-east-1",

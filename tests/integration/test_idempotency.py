@@ -19,13 +19,17 @@ from tests.support.factories import make_funded_user
 from tests.support.shoes import stack
 
 
-def _post(user, path: str, body: dict, key: str | None, method: str = "POST") -> tuple[int, dict, dict]:
-    import api_app
-
+def _event(user, path: str, body: dict, key: str | None, method: str = "POST") -> dict:
     headers = {"Content-Type": ["application/json"]}
     if key is not None:
         headers["Idempotency-Key"] = [key]
-    event = rest_event(method, path, headers=headers, body=json.dumps(body), authorizer={"userId": str(user.id)})
+    return rest_event(method, path, headers=headers, body=json.dumps(body), authorizer={"userId": str(user.id)})
+
+
+def _post(user, path: str, body: dict, key: str | None, method: str = "POST") -> tuple[int, dict, dict]:
+    import api_app
+
+    event = _event(user, path, body, key, method)
     result = api_app.lambda_handler(event, LocalContext("ApiFunction", 1024, 30))
     headers_out = {
         **(result.get("headers") or {}),
@@ -88,20 +92,41 @@ def test_a_retried_game_action_is_one_move(db, monkeypatch):
     assert len(first[1]["hands"][0]["cards"]) == 3, "one card dealt, not two"
 
 
+def _at_once(events: list[dict]) -> list[int]:
+    """The events' status codes, each invoked at the same moment in its own API container (a
+    process, as in Lambda: one resolver never serves two requests at a time)."""
+    from devstack.containers import ContainerPool
+    from devstack.template import Function
+
+    fn = Function("ApiFunction", "api_app.lambda_handler", 30, 1024)
+    pool = ContainerPool({"ApiFunction": fn}, {}, size=len(events))
+    try:
+        health = rest_event("GET", "/api/health")
+        warm = [threading.Thread(target=pool.invoke, args=("ApiFunction", health)) for _ in events]
+        for t in warm:
+            t.start()
+        for t in warm:
+            t.join()
+        barrier = threading.Barrier(len(events))
+        answers: list[int] = []
+
+        def invoke(event: dict) -> None:
+            barrier.wait()
+            answers.append(pool.invoke("ApiFunction", event)["statusCode"])
+
+        threads = [threading.Thread(target=invoke, args=(e,)) for e in events]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        pool.stop()
+    return answers
+
+
 def test_concurrent_duplicates_apply_once(db):
     user = make_funded_user("100")
-    answers: list[int] = []
-    barrier = threading.Barrier(4)
-
-    def buy() -> None:
-        barrier.wait()
-        answers.append(_post(user, "/api/store/purchase", PURCHASE, "burst")[0])
-
-    threads = [threading.Thread(target=buy) for _ in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    answers = _at_once([_event(user, "/api/store/purchase", PURCHASE, "burst") for _ in range(4)])
     assert answers == [201] * 4 and _purchases(user) == 1
 
 
@@ -194,20 +219,10 @@ def test_a_keyed_request_that_swallowed_a_failed_part_never_commits_its_after_co
 def test_two_keyed_updates_of_one_user_never_deadlock(db):
     """A key's row does not lock the user's row: two keyed PATCH /api/user of one user both succeed."""
     user = make_funded_user("100")
-    answers: list[int] = []
-    barrier = threading.Barrier(2)
-
-    def rename(i: int) -> None:
-        barrier.wait()
-        body = {"settings": {"soundEnabled": bool(i)}}
-        answers.append(_post(user, "/api/user", body, f"rename-{i}", method="PATCH")[0])
-
-    threads = [threading.Thread(target=rename, args=(i,)) for i in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert answers == [200, 200]
+    events = [
+        _event(user, "/api/user", {"settings": {"soundEnabled": bool(i)}}, f"rename-{i}", "PATCH") for i in range(2)
+    ]
+    assert _at_once(events) == [200, 200]
 
 
 def test_a_duplicate_waits_at_most_the_lock_timeout_for_a_first_still_running(db):

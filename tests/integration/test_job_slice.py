@@ -29,12 +29,13 @@ def test_request_to_outbox_to_sqs_to_worker_to_database(db, services):
     assert response.body["username"] == "alice"
     assert response.body["settings"] == {"soundEnabled": False}
 
-    assert _count(OutboxJob) == 0, "sent after commit, then removed from the outbox"
+    assert _count(OutboxJob) == 1, "sent after commit, kept until processed"
     messages = receive(services["queues"]["JobsQueue"])
     assert len(messages) == 1
 
     result = run_worker(messages)
     assert result == {"batchItemFailures": []}
+    assert _count(OutboxJob) == 0, "gone with the transaction that processed it"
     with unit_of_work() as uow:
         audit = uow.session.scalars(select(AuditLog)).one()
     assert audit.user_id == user.id
@@ -63,12 +64,11 @@ def test_a_job_committed_but_not_sent_is_delivered_by_the_sweep_once(db, service
 
     override_settings(OUTBOX_SWEEP_AGE_SECONDS=0)
     assert outbox.sweep_outbox() == 1
-    assert outbox.sweep_outbox() == 0, "a second sweep finds nothing left"
-    assert _count(OutboxJob) == 0
+    assert outbox.sweep_outbox() == 0, "a second sweep finds nothing to send: it was just sent"
     messages = receive(services["queues"]["JobsQueue"])
     assert len(messages) == 1
     run_worker(messages)
-    assert _count(AuditLog) == 1
+    assert _count(AuditLog) == 1 and _count(OutboxJob) == 0
 
 
 def test_a_malformed_record_fails_alone(db, services):

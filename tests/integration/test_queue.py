@@ -347,7 +347,9 @@ def test_jobs_of_one_transaction_are_sent_in_batches_of_ten(db, services, monkey
         for i in range(23):
             enqueue_job(AuditLogPayload(action=f"a{i}", resource="user", userId=user.id), uow)
     assert calls == [10, 10, 3]
-    assert _count(OutboxJob) == 0
+    assert _count(OutboxJob) == 23, "sent, each kept until processed"
+    with unit_of_work() as uow:
+        assert uow.session.scalar(select(func.count()).where(OutboxJob.sent_at.is_(None))) == 0
 
 
 def test_a_rolled_back_transaction_sends_nothing(db, services):
@@ -358,8 +360,8 @@ def test_a_rolled_back_transaction_sends_nothing(db, services):
     assert receive(services["queues"]["JobsQueue"]) == []
 
 
-def test_delivered_rows_are_removed_without_waiting_for_a_wal_flush(db, services, monkeypatch):
-    """The cleanup of sent rows is one round trip: BEGIN, synchronous_commit off, DELETE, COMMIT."""
+def test_sent_rows_are_marked_without_waiting_for_a_wal_flush(db, services, monkeypatch):
+    """Marking rows sent is one round trip: BEGIN, synchronous_commit off, UPDATE, COMMIT."""
     from gbc.data.database import get_engine
 
     statements: list[str] = []
@@ -374,16 +376,20 @@ def test_delivered_rows_are_removed_without_waiting_for_a_wal_flush(db, services
 
     monkeypatch.setattr(driver_class, "execute_simple", execute_simple)
     enqueue_job(AuditLogPayload(action="sent", resource="user"))
+    marks = [sql for sql in statements if "UPDATE outbox SET sent_at" in sql]
+    assert len(marks) == 1, "one round trip"
+    assert marks[0].startswith(
+        "BEGIN; SET LOCAL synchronous_commit TO OFF; UPDATE outbox SET sent_at = now() WHERE id IN ("
+    )
+    messages = receive(services["queues"]["JobsQueue"])
+    assert len(messages) == 1 and _count(OutboxJob) == 1
+    run_worker(messages)
     assert _count(OutboxJob) == 0
-    cleanup = [sql for sql in statements if "DELETE FROM outbox" in sql]
-    assert len(cleanup) == 1, "one round trip"
-    assert cleanup[0].startswith("BEGIN; SET LOCAL synchronous_commit TO OFF; DELETE FROM outbox WHERE id IN (")
-    assert len(receive(services["queues"]["JobsQueue"])) == 1
 
 
-def test_a_lost_cleanup_means_a_second_send_but_one_effect(db, services, monkeypatch, override_settings):
-    """The send succeeded but deleting the row failed (or was lost in a crash): the sweep sends the
-    job again, and the worker applies it once."""
+def test_a_lost_mark_means_a_second_send_but_one_effect(db, services, monkeypatch, override_settings):
+    """The send succeeded but marking the row sent failed (or was lost in a crash): the sweep sends
+    the job again, and the worker applies it once."""
     from gbc.queue import outbox
 
     user = make_user(balance=Decimal(10))
@@ -393,7 +399,7 @@ def test_a_lost_cleanup_means_a_second_send_but_one_effect(db, services, monkeyp
         enqueue_job(
             TransactionCreatePayload(userId=user.id, type="ADMIN_ADJUSTMENT", amount=Decimal("-1"), referenceId="r1"),
         )
-    assert _count(OutboxJob) == 1, "sent, but its row is still there"
+    assert _count(OutboxJob) == 1, "sent, but not marked"
     first = receive(services["queues"]["JobsQueue"])
     assert len(first) == 1
     override_settings(OUTBOX_SWEEP_AGE_SECONDS=0)
@@ -404,6 +410,34 @@ def test_a_lost_cleanup_means_a_second_send_but_one_effect(db, services, monkeyp
     run_worker(again)
     assert _balance(user.id) == Decimal(9) and _count(Transaction) == 1
     assert _count(OutboxJob) == 0
+
+
+def test_a_job_sqs_accepted_and_lost_is_sent_again_until_processed(db, services, override_settings):
+    """SQS took the message and it never reached a worker (purged; the local emulator restarted):
+    the row is still there, so the sweep sends it again once OUTBOX_RESEND_AFTER_SECONDS passed, at
+    most OUTBOX_MAX_SENDS times in all; processing it removes the row."""
+    user = make_user()
+    enqueue_job(AuditLogPayload(action="lost.once", resource="user", userId=user.id))
+    queue = services["queues"]["JobsQueue"]
+
+    def lose_what_sqs_holds() -> None:
+        for message in receive(queue):
+            sqs_client().delete_message(QueueUrl=queue, ReceiptHandle=message["ReceiptHandle"])
+
+    lose_what_sqs_holds()  # accepted, then lost
+    override_settings(OUTBOX_SWEEP_AGE_SECONDS=0, OUTBOX_RESEND_AFTER_SECONDS=3600)
+    assert sweep_outbox() == 0, "sent a moment ago: not yet"
+    override_settings(OUTBOX_RESEND_AFTER_SECONDS=0, OUTBOX_MAX_SENDS=3)
+    for _ in range(3):
+        assert sweep_outbox() == 1
+        lose_what_sqs_holds()
+    assert sweep_outbox() == 0, "three sends: it stays for an operator"
+    assert _count(OutboxJob) == 1
+    override_settings(OUTBOX_MAX_SENDS=4)
+    assert sweep_outbox() == 1
+    run_worker(receive(queue))
+    assert _count(AuditLog) == 1 and _count(OutboxJob) == 0
+    assert sweep_outbox() == 0
 
 
 # ---------------------------------------------------------------- nightly, retention, stats, redrive

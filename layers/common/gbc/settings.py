@@ -85,6 +85,11 @@ class Settings(BaseSettings):
     chain_rpc_timeout: float = 10.0
 
     outbox_sweep_age_seconds: int = 5
+    # A job sent this long ago whose row is still there (not processed: SQS lost it, or it was
+    # purged) is sent again, at most OUTBOX_MAX_SENDS times in all; then it stays for an operator
+    # (OutboxStuck). Longer than the retry budget below, so a job still being retried is not doubled.
+    outbox_resend_after_seconds: int = 600
+    outbox_max_sends: int = 4
     # Retry backoff of a failed job: visibility base * 2^(receives-1), with equal jitter, capped.
     # With the queues' maxReceiveCount (8, template.yaml) a job is retried for at least 91 s
     # (1+2+4+8+16+30+30) before the DLQ: longer than a 60 s database outage (gbc.queue.backoff).

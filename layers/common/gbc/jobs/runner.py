@@ -10,12 +10,14 @@ warning line, no stack), and is counted in `JobsDatabaseUnavailable`.
 from __future__ import annotations
 
 import time
+from typing import Any, cast
 
 from aws_lambda_powertools.metrics import MetricUnit
+from sqlalchemy import Table, bindparam, delete
 from sqlalchemy.dialects.postgresql import insert
 
 import gbc.jobs.handlers  # noqa: F401 - registers every handler
-from gbc.data.models import ProcessedJob
+from gbc.data.models import OutboxJob, ProcessedJob
 from gbc.data.outage import is_transient_database_error
 from gbc.data.transaction import unit_of_work
 from gbc.jobs.registry import spec_for
@@ -28,20 +30,33 @@ is_database_outage = is_transient_database_error
 
 
 def process_job(job: Job) -> bool:
-    """Run the job's handler once. Returns False when the job had already been processed."""
+    """Run the job's handler once. Returns False when the job had already been processed. The claim
+    (the processed_jobs row) and the removal of the job's outbox row are one statement, in the
+    effect's transaction: the row goes exactly when the effect commits."""
     spec = spec_for(job)
     message = spec.decode(job)  # validated before any database work
     with unit_of_work() as uow:
-        claimed = uow.session.execute(
-            insert(ProcessedJob)
-            .values(job_id=job.id, type=job.type)
-            .on_conflict_do_nothing(index_elements=[ProcessedJob.job_id])
-            .returning(ProcessedJob.job_id)
-        ).first()
+        claimed = uow.session.execute(_CLAIM, {"job_id": job.id, "type": job.type}).first()
         if claimed is None:
             return False
         spec.handler(uow, message)
     return True
+
+
+def _claim_statement() -> Any:
+    # On the tables, not the mapped classes: an ORM insert() given parameters is a bulk insert.
+    outbox, processed = cast(Table, OutboxJob.__table__), cast(Table, ProcessedJob.__table__)
+    gone = delete(outbox).where(outbox.c.id == bindparam("job_id", type_=outbox.c.id.type)).cte("gone")
+    claim = (
+        insert(processed)
+        .values(job_id=bindparam("job_id"), type=bindparam("type"))
+        .on_conflict_do_nothing(index_elements=[processed.c.job_id])
+        .returning(processed.c.job_id)
+    )
+    return claim.add_cte(gone)
+
+
+_CLAIM = _claim_statement()
 
 
 def run_job(job: Job, attempt: int = 1) -> bool:

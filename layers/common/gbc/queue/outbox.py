@@ -1,12 +1,17 @@
 """The transactional outbox. `enqueue_job` writes the job in the caller's transaction; after commit
-the jobs are delivered (sent to SQS in batches, or processed directly if SQS is down) and their rows
-deleted, after the response when the handler allows it (gbc.after_response): nobody waits for it.
-Rows a crash or an outage left behind are delivered by `sweep_outbox` (scheduled).
+the jobs are delivered (sent to SQS in batches, or processed directly if SQS is down), after the
+response when the handler allows it (gbc.after_response): nobody waits for it.
 
-Deleting the rows of delivered jobs is bookkeeping, not data: it runs as one simple-protocol round
-trip with `synchronous_commit` off, so the request does not wait for a second WAL flush. If that
-delete is lost (a crash before the WAL writer flushes it, or any error), the rows stay and the sweep
-sends those jobs again; the worker's processed_jobs row makes the second delivery a no-op."""
+A row stays until the job is processed: the worker deletes it in the job's own transaction
+(gbc.jobs.runner), so a message SQS accepted and never delivered (lost, purged, an emulator
+restarted) is not lost with it. `sweep_outbox` (scheduled) sends rows nobody sent (a crash or an
+outage between commit and send) and sends again rows sent OUTBOX_RESEND_AFTER_SECONDS ago and still
+unprocessed, at most OUTBOX_MAX_SENDS times; the worker's processed_jobs row makes any second
+delivery a no-op.
+
+Marking rows sent is bookkeeping, not data: one simple-protocol round trip with `synchronous_commit`
+off, so the request's container does not wait for a second WAL flush. If it is lost, the sweep sends
+the job again (harmless)."""
 
 from __future__ import annotations
 
@@ -14,13 +19,14 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
-from sqlalchemy import delete, select, update
+from aws_lambda_powertools.metrics import MetricUnit
+from sqlalchemy import and_, func, or_, select, update
 
 from gbc.after_response import defer
 from gbc.data.database import get_engine
 from gbc.data.models import OutboxJob
 from gbc.data.transaction import UnitOfWork, unit_of_work
-from gbc.observability import logger
+from gbc.observability import logger, metrics
 from gbc.queue.jobs import Job, Message, new_job
 from gbc.queue.publisher import deliver
 from gbc.settings import get_settings
@@ -45,23 +51,20 @@ def enqueue_job(message: Message, uow: UnitOfWork | None = None) -> Job:
     return job
 
 
-def _forget(ids: set[uuid.UUID], uow: UnitOfWork) -> None:
-    if ids:
-        uow.session.execute(delete(OutboxJob).where(OutboxJob.id.in_(ids)))
-
-
-def _forget_delivered(ids: set[uuid.UUID]) -> None:
-    """Delete the rows of jobs just delivered: BEGIN, SET LOCAL synchronous_commit, DELETE and COMMIT
-    in one simple-query round trip (no parameters: the ids are UUIDs, formatted canonically). Falls
-    back to an ordinary transaction if the driver cannot run it; a failure leaves the rows to the sweep."""
+def _mark_sent(ids: set[uuid.UUID]) -> None:
+    """Record that these jobs were handed over (sent, or processed directly: their rows are gone):
+    BEGIN, SET LOCAL synchronous_commit, UPDATE and COMMIT in one simple-query round trip (no
+    parameters: the ids are UUIDs, formatted canonically). Falls back to an ordinary cursor if the
+    driver cannot run it; a failure leaves the rows unsent for the sweep (a harmless second send)."""
     if not ids:
         return
     listed = ",".join(f"'{uuid.UUID(str(i))}'" for i in ids)
-    sql = f"BEGIN; SET LOCAL synchronous_commit TO OFF; DELETE FROM outbox WHERE id IN ({listed}); COMMIT"  # noqa: S608 - UUIDs
+    update_sent = f"UPDATE outbox SET sent_at = now() WHERE id IN ({listed})"  # noqa: S608 - UUIDs
+    sql = f"BEGIN; SET LOCAL synchronous_commit TO OFF; {update_sent}; COMMIT"
     try:
         raw = get_engine().raw_connection()
     except Exception:
-        logger.exception("[Queue] could not clean up delivered outbox rows; the sweep will resend them")
+        logger.exception("[Queue] could not mark outbox rows sent; the sweep will send them again")
         return
     try:
         driver = raw.driver_connection
@@ -73,7 +76,7 @@ def _forget_delivered(ids: set[uuid.UUID]) -> None:
             cursor.execute(sql)
             cursor.close()
     except Exception:
-        logger.exception("[Queue] could not clean up delivered outbox rows; the sweep will resend them")
+        logger.exception("[Queue] could not mark outbox rows sent; the sweep will send them again")
         raw.invalidate()  # the connection's state is unknown: do not return it to the pool
         return
     raw.close()
@@ -82,7 +85,7 @@ def _forget_delivered(ids: set[uuid.UUID]) -> None:
 def _flush(jobs: list[Job]) -> None:
     """After commit: deliver what this transaction enqueued. No lock is taken: the sweep only looks
     at rows older than OUTBOX_SWEEP_AGE_SECONDS, and a rare double send is harmless (idempotent)."""
-    _forget_delivered(deliver(jobs))
+    _mark_sent(deliver(jobs))
 
 
 def _as_job(row: OutboxJob) -> Job:
@@ -90,23 +93,52 @@ def _as_job(row: OutboxJob) -> Job:
 
 
 def sweep_outbox(limit: int = 500) -> int:
-    """Deliver outbox rows older than OUTBOX_SWEEP_AGE_SECONDS. Rows are locked (SKIP LOCKED) for the
-    duration, so two sweeps never deliver the same row at once."""
-    cutoff = datetime.now(UTC) - timedelta(seconds=get_settings().outbox_sweep_age_seconds)
+    """Deliver the rows nobody sent (older than OUTBOX_SWEEP_AGE_SECONDS), and again the rows sent
+    OUTBOX_RESEND_AFTER_SECONDS ago and still unprocessed (fewer than OUTBOX_MAX_SENDS sends so far).
+    Rows are locked (SKIP LOCKED) for the duration, so two sweeps never deliver the same row at once.
+    Returns how many were delivered."""
+    settings = get_settings()
+    now = datetime.now(UTC)
+    unsent = and_(
+        OutboxJob.sent_at.is_(None), OutboxJob.created_at < now - timedelta(seconds=settings.outbox_sweep_age_seconds)
+    )
+    lost = and_(
+        OutboxJob.sent_at < now - timedelta(seconds=settings.outbox_resend_after_seconds),
+        OutboxJob.attempts < settings.outbox_max_sends,
+    )
     with unit_of_work() as uow:
         rows = uow.session.scalars(
             select(OutboxJob)
-            .where(OutboxJob.created_at < cutoff)
+            .where(or_(unsent, lost))
             .order_by(OutboxJob.created_at)
             .limit(limit)
             .with_for_update(skip_locked=True)
         ).all()
         if not rows:
+            _report_stuck(uow, settings.outbox_max_sends)
             return 0
+        resent = sum(1 for row in rows if row.sent_at is not None)
         done = deliver([_as_job(row) for row in rows])
-        _forget(done, uow)
-        left = [row.id for row in rows if row.id not in done]
-        if left:
-            uow.session.execute(update(OutboxJob).where(OutboxJob.id.in_(left)).values(attempts=OutboxJob.attempts + 1))
-    logger.info("[Queue] outbox sweep", extra={"found": len(rows), "delivered": len(done), "left": len(left)})
+        # Every attempt counts (a send, or a failure to send), so a job SQS keeps losing stops.
+        uow.session.execute(
+            update(OutboxJob).where(OutboxJob.id.in_([row.id for row in rows])).values(attempts=OutboxJob.attempts + 1)
+        )
+        if done:
+            uow.session.execute(update(OutboxJob).where(OutboxJob.id.in_(done)).values(sent_at=func.now()))
+        _report_stuck(uow, settings.outbox_max_sends)
+    left = len(rows) - len(done)
+    logger.info(
+        "[Queue] outbox sweep", extra={"found": len(rows), "delivered": len(done), "resent": resent, "left": left}
+    )
+    if resent:
+        metrics.add_metric(name="OutboxResent", unit=MetricUnit.Count, value=resent)
     return len(done)
+
+
+def _report_stuck(uow: UnitOfWork, max_sends: int) -> None:
+    """Rows sent OUTBOX_MAX_SENDS times and never processed: their jobs keep failing (see the DLQ)
+    or keep being lost; an operator decides (OutboxStuck)."""
+    stuck = uow.session.scalar(select(func.count()).select_from(OutboxJob).where(OutboxJob.attempts >= max_sends))
+    if stuck:
+        logger.error("[Queue] outbox rows sent the most times and still unprocessed", extra={"rows": stuck})
+        metrics.add_metric(name="OutboxStuck", unit=MetricUnit.Count, value=stuck)
