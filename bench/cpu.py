@@ -2,8 +2,9 @@
 each call, over a played sequence of rounds (deal, then actions until the round ends), one player
 at a time. What the handler leaves for after its response (the outbox's delivery) is measured apart.
 
-`python -m bench.cpu -n 500 [--profile out.txt]`: with --profile, pyinstrument (or cProfile when it
-is missing) records the actions and the top frames are written to the file."""
+`python -m bench.cpu -n 500 [--profile out.txt]`: with --profile, cProfile (timed by process CPU, so
+waiting for PostgreSQL or Redis does not count) records the actions; the functions with the most
+CPU of their own, then the most CPU below them, are written to the file."""
 
 from __future__ import annotations
 
@@ -34,14 +35,9 @@ def measure(actions: int, profile: Path | None = None) -> dict[str, Any]:
         drain()
     profiler: Any = None
     if profile is not None:
-        try:
-            from pyinstrument import Profiler
+        import cProfile
 
-            profiler = Profiler(interval=0.0002)
-        except ImportError:
-            import cProfile
-
-            profiler = cProfile.Profile()
+        profiler = cProfile.Profile(time.process_time)
     action_cpu: list[float] = []
     ending_cpu: list[float] = []
     deal_cpu: list[float] = []
@@ -53,12 +49,12 @@ def measure(actions: int, profile: Path | None = None) -> dict[str, Any]:
         while game["state"] != "ENDED":
             body = {"gameId": game["id"], "action": _next_action(game)}
             if profiler is not None:
-                profiler.enable() if hasattr(profiler, "enable") else profiler.start()
+                profiler.enable()
             t = time.process_time()
             status, game = call("POST", "/api/game/action", body)
             spent = (time.process_time() - t) * 1000
             if profiler is not None:
-                profiler.disable() if hasattr(profiler, "disable") else profiler.stop()
+                profiler.disable()
             if status != 200:
                 raise RuntimeError(f"action failed: {status} {game}")
             action_cpu.append(spent)
@@ -68,16 +64,15 @@ def measure(actions: int, profile: Path | None = None) -> dict[str, Any]:
         drain()
         after_cpu.append((time.process_time() - t) * 1000)
     if profile is not None:
-        profile.parent.mkdir(parents=True, exist_ok=True)
-        if hasattr(profiler, "output_text"):
-            profile.write_text(profiler.output_text(unicode=False, color=False, show_all=False))
-        else:
-            import io
-            import pstats
+        import io
+        import pstats
 
-            text = io.StringIO()
-            pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(40)
-            profile.write_text(text.getvalue())
+        profile.parent.mkdir(parents=True, exist_ok=True)
+        text = io.StringIO()
+        pstats.Stats(profiler, stream=text).sort_stats("tottime").print_stats(40)
+        pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(60)
+        profile.write_text(text.getvalue())
+        profiler.dump_stats(str(profile.with_suffix(".prof")))  # for pstats / snakeviz
 
     def stats(samples: list[float]) -> dict[str, float]:
         ordered = sorted(samples)

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import exists, insert, literal, select, true, update
+from sqlalchemy import bindparam, exists, insert, select, true, update
 
 from gbc.data.models import Transaction, TransactionStatus, TransactionType, User
 from gbc.data.transaction import UnitOfWork
@@ -71,65 +72,18 @@ def apply_balance_change(
     (row-locked until commit, so one user's changes serialize; never a stale read; never an overdraft)
     unless the reference is already in the ledger, and the ledger row is inserted from what it returned.
     Only when nothing happened does a second query find out why."""
-    totals: dict[str, Any] = {}
-    if type_ in (TransactionType.DEPOSIT, TransactionType.DEPOSIT_REVERSAL):
-        totals["total_deposited"] = User.total_deposited + amount
-    elif type_ in (TransactionType.WITHDRAWAL, TransactionType.WITHDRAWAL_REFUND):
-        totals["total_withdrawn"] = User.total_withdrawn - amount
-    condition = [User.id == user_id, User.balance + amount >= 0]
-    if reference_id is not None:
-        condition.append(~exists().where(Transaction.type == type_, Transaction.reference_id == reference_id))
-    changed = (
-        update(User)
-        .where(*condition)
-        .values(balance=User.balance + amount, balance_version=User.balance_version + 1, **totals)
-        .returning(
-            User.balance.label("after"),
-            User.balance_version.label("version"),
-            User.total_deposited.label("deposited"),
-            User.total_withdrawn.label("withdrawn"),
-        )
-        .cte("changed")
-    )
     entry_id = uuid.uuid4()
-    inserted = (
-        insert(Transaction)
-        .from_select(
-            [
-                "id",
-                "user_id",
-                "type",
-                "amount",
-                "balance_before",
-                "balance_after",
-                "reference_id",
-                "status",
-                "metadata",
-            ],
-            select(
-                literal(entry_id, Transaction.id.type),
-                literal(user_id, Transaction.user_id.type),
-                literal(type_, Transaction.type.type),
-                literal(amount, Transaction.amount.type),
-                changed.c.after - literal(amount, Transaction.amount.type),
-                changed.c.after,
-                literal(reference_id, Transaction.reference_id.type),
-                literal(TransactionStatus.COMPLETED, Transaction.status.type),
-                literal(metadata, Transaction.metadata_.type),
-            ),
-        )
-        .returning(Transaction.balance_after, Transaction.created_at, Transaction.seq)
-        .cte("inserted")
-    )
     row = uow.session.execute(
-        select(
-            inserted.c.balance_after,
-            inserted.c.created_at,
-            inserted.c.seq,
-            changed.c.version,
-            changed.c.deposited,
-            changed.c.withdrawn,
-        ).select_from(inserted.join(changed, true()))
+        _change_statement(_TOTAL_OF.get(type_), reference_id is not None),
+        {
+            "user_id": user_id,
+            "amount": amount,
+            "entry_id": entry_id,
+            "type": type_,
+            "reference_id": reference_id,
+            "status": TransactionStatus.COMPLETED,
+            "metadata": metadata,
+        },
     ).first()
     if row is None:
         return _why_not(uow, user_id, type_, amount, reference_id)
@@ -159,6 +113,81 @@ def apply_balance_change(
         )
     )
     return entry, True
+
+
+# The lifetime totals a type also moves (a withdrawal's amount is negative: the total grows).
+_TOTAL_OF = {
+    TransactionType.DEPOSIT: "total_deposited",
+    TransactionType.DEPOSIT_REVERSAL: "total_deposited",
+    TransactionType.WITHDRAWAL: "total_withdrawn",
+    TransactionType.WITHDRAWAL_REFUND: "total_withdrawn",
+}
+
+
+@lru_cache(maxsize=8)
+def _change_statement(total: str | None, has_reference: bool) -> Any:
+    """The balance change as one statement, built once per shape with bound parameters: building
+    and cache-keying it on every call cost more CPU than the round trip's own work."""
+    amount = bindparam("amount", type_=Transaction.amount.type)
+    totals: dict[str, Any] = {}
+    if total == "total_deposited":
+        totals["total_deposited"] = User.total_deposited + amount
+    elif total == "total_withdrawn":
+        totals["total_withdrawn"] = User.total_withdrawn - amount
+    condition = [User.id == bindparam("user_id", type_=User.id.type), User.balance + amount >= 0]
+    reference = bindparam("reference_id", type_=Transaction.reference_id.type)
+    kind = bindparam("type", type_=Transaction.type.type)
+    if has_reference:
+        condition.append(~exists().where(Transaction.type == kind, Transaction.reference_id == reference))
+    changed = (
+        update(User)
+        .where(*condition)
+        .values(balance=User.balance + amount, balance_version=User.balance_version + 1, **totals)
+        .returning(
+            User.balance.label("after"),
+            User.balance_version.label("version"),
+            User.total_deposited.label("deposited"),
+            User.total_withdrawn.label("withdrawn"),
+        )
+        .cte("changed")
+    )
+    inserted = (
+        insert(Transaction)
+        .from_select(
+            [
+                "id",
+                "user_id",
+                "type",
+                "amount",
+                "balance_before",
+                "balance_after",
+                "reference_id",
+                "status",
+                "metadata",
+            ],
+            select(
+                bindparam("entry_id", type_=Transaction.id.type),
+                bindparam("user_id", type_=Transaction.user_id.type),
+                kind,
+                amount,
+                changed.c.after - amount,
+                changed.c.after,
+                reference,
+                bindparam("status", type_=Transaction.status.type),
+                bindparam("metadata", type_=Transaction.metadata_.type),
+            ),
+        )
+        .returning(Transaction.balance_after, Transaction.created_at, Transaction.seq)
+        .cte("inserted")
+    )
+    return select(
+        inserted.c.balance_after,
+        inserted.c.created_at,
+        inserted.c.seq,
+        changed.c.version,
+        changed.c.deposited,
+        changed.c.withdrawn,
+    ).select_from(inserted.join(changed, true()))
 
 
 def _why_not(

@@ -8,10 +8,12 @@ the system trust store, so `verify` needs no bundled CA file.
 from __future__ import annotations
 
 import ssl
+import time
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import URL, ExceptionContext, make_url
 
 from gbc import secret_store
@@ -69,6 +71,56 @@ def discard_connection_on_error(context: ExceptionContext) -> None:
     context.is_disconnect = True
 
 
+# A connection idle longer than this is pinged before use: a frozen Lambda container wakes with
+# connections RDS Proxy (or a restart) may have dropped; one in steady use is not pinged at all.
+PING_AFTER_IDLE_S = 5.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """SQLAlchemy's pessimistic disconnect handling (the checkout-event recipe of its pooling docs),
+    but only for connections that sat idle: `pool_pre_ping` would add a round trip to every
+    transaction. A failed ping makes the pool replace the connection (DisconnectionError)."""
+
+    @event.listens_for(engine, "checkin")
+    def checked_in(dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def checked_out(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_S:
+            return
+        try:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("SELECT 1")
+            cursor.close()
+            dbapi_connection.rollback()  # the DB-API opened a transaction for it: hand over a clean one
+        except Exception as error:
+            raise exc.DisconnectionError("the connection did not answer a ping after idling") from error
+
+
+@lru_cache(maxsize=1)
+def _remember_paramstyle_conversions() -> None:
+    """pg8000 rewrites every statement's `%s` placeholders to `$1` by scanning its text char by char
+    (a fifth of a game action's CPU). SQLAlchemy sends the same few texts over and over, and in the
+    "format" style the rewrite depends on the text alone, so it is remembered (bounded). A hand-made
+    memo around pg8000.legacy.convert_paramstyle: pg8000 has no option for it."""
+    import pg8000.legacy
+
+    convert: Callable[[str, str, Any], tuple[str, Any]] = pg8000.legacy.convert_paramstyle
+
+    @lru_cache(maxsize=4096)
+    def rewritten(query: str) -> str:
+        return convert("format", query, ())[0]
+
+    def convert_paramstyle(style: str, query: str, args: Any) -> tuple[str, Any]:
+        if style == "format":
+            return rewritten(query), args
+        return convert(style, query, args)
+
+    pg8000.legacy.convert_paramstyle = convert_paramstyle
+
+
 def build_engine(settings: Settings) -> Engine:
     connect_args: dict[str, Any] = {
         "ssl_context": _ssl_context(settings.db_ssl),
@@ -80,12 +132,12 @@ def build_engine(settings: Settings) -> Engine:
         connect_args=connect_args,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
-        # A frozen Lambda container wakes with connections the proxy may have dropped.
-        pool_pre_ping=True,
         pool_recycle=300,
         # JSONB payloads hold Decimal as strings; keep the default json, no custom serializer needed.
     )
     event.listen(engine, "handle_error", discard_connection_on_error)
+    _ping_when_idle(engine)
+    _remember_paramstyle_conversions()
     return engine
 
 
