@@ -32,6 +32,7 @@ SEND_ATTEMPTS = 3
 # Lambda gives a new container's init (the imports) its own 10 s besides the function's Timeout;
 # here init happens in the first invocation, so that one gets both.
 INIT_SECONDS = 10.0
+DRAIN_POLL_SECONDS = 0.002
 
 
 class InvocationError(Exception):
@@ -77,6 +78,7 @@ def _serve(conn: Connection, env: dict[str, str], fn: Function) -> None:
         except Exception as exc:
             conn.send(("error", type(exc).__name__, str(exc), traceback.format_exc()))
         _after_the_response()
+        conn.send(("drained",))  # free for the next invocation (Lambda: the extension asked for /next)
 
 
 def _after_the_response() -> None:
@@ -94,6 +96,7 @@ class _Container:
         child.close()
         self.busy = False
         self.warm = False
+        self.draining = False  # answered; running its post-response work (not yet free)
 
     @property
     def pid(self) -> int:
@@ -123,6 +126,17 @@ class _Container:
         if status == "error":
             raise InvocationError(*rest)
         return rest[0]
+
+    def drained(self) -> bool | None:
+        """Whether its post-response work is done (True), still running (False), or it died (None)."""
+        try:
+            if not self.conn.poll(0):
+                return False
+            self.conn.recv()
+        except (EOFError, OSError):
+            return None
+        self.draining = False
+        return True
 
     def ask_to_stop(self) -> None:
         with contextlib.suppress(OSError):
@@ -181,11 +195,21 @@ class ContainerPool:
                     container.busy = True
                     self._all[logical_id].append(container)
                     return container
-                self._cond.wait()
+                # Every container is busy, or still running its post-response work: as Lambda,
+                # wait for one to be done (looked at again every few milliseconds).
+                self._cond.wait(timeout=DRAIN_POLL_SECONDS)
 
     def _sweep(self, logical_id: str) -> None:
-        """Discard the idle containers whose process died (killed, crashed) while they waited."""
-        for container in [c for c in self._idle[logical_id] if not c.alive()]:
+        """Free the containers whose post-response work is done; discard the ones whose process died
+        (killed, crashed) while they waited or drained."""
+        idle = self._idle[logical_id]
+        for container in [c for c in self._all[logical_id] if c.draining]:
+            done = container.drained()
+            if done:
+                idle.append(container)
+            elif done is None:
+                self._forget(logical_id, container, "died after answering")
+        for container in [c for c in idle if not c.alive()]:
             self._forget(logical_id, container, f"found dead (exit {container.process.exitcode})")
 
     def _forget(self, logical_id: str, container: _Container, why: str, quiet: bool = False) -> None:
@@ -205,7 +229,7 @@ class ContainerPool:
         with self._cond:
             container.busy = False
             if self._is_answer(logical_id, error) and not self._stopping:
-                self._idle[logical_id].append(container)
+                container.draining = True  # free once it says its post-response work is done (_sweep)
                 self._cond.notify()
             elif container in self._all[logical_id]:
                 # A handler that raised is the handler's news (the caller reports it); the rest are ours.
@@ -239,21 +263,26 @@ class ContainerPool:
 
     def kill(self, logical_id: str) -> dict[str, Any]:
         """SIGKILL one container of the function, a busy one if any (its invocation fails as a
-        crashed runtime), else an idle one (taken out at once). KeyError: no such function;
+        crashed runtime), else one running its post-response work (the outbox sweep delivers what it
+        had not sent), else an idle one (taken out at once). KeyError: no such function;
         LookupError: it has no container running."""
         if logical_id not in self.functions:
             raise KeyError(logical_id)
         with self._cond:
-            candidates = [c for c in self._all[logical_id] if c.busy] or list(self._idle[logical_id])
+            self._sweep(logical_id)
+            group = self._all[logical_id]
+            candidates = (
+                [c for c in group if c.busy] or [c for c in group if c.draining] or list(self._idle[logical_id])
+            )
             if not candidates:
                 raise LookupError(f"{logical_id} has no container running")
             container = candidates[0]
-            busy = container.busy
+            running = container.busy
             with contextlib.suppress(ProcessLookupError):
                 os.kill(container.pid, signal.SIGKILL)
-            if not busy:
+            if not running:  # idle, or answered and running its post-response work: out at once
                 self._forget(logical_id, container, "killed on request")
-        return {"function": logical_id, "pid": container.pid, "busy": busy}
+        return {"function": logical_id, "pid": container.pid, "busy": running}
 
     def describe(self) -> dict[str, dict[str, Any]]:
         with self._cond:

@@ -1,5 +1,6 @@
 """The sign-in function (public routes): Sign-In with Ethereum -> session JWT. Separate from the API
-function because eth-account costs ~0.4 s to import and only sign-in needs it."""
+function so that the API's cold start carries none of sign-in (the signer is recovered with
+coincurve, gbc/auth/signatures.py)."""
 
 from __future__ import annotations
 

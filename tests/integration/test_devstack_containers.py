@@ -12,6 +12,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,8 +20,24 @@ import pytest
 from devstack.containers import ContainerDied, ContainerPool, InvocationError, InvocationTimeout
 from devstack.sqs_pump import SqsPump
 from devstack.template import Function, load_stack
+from gbc.after_response import after_the_response, defer
 
 FN = "FaultyFunction"
+
+
+@after_the_response
+def deferring_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Answers at once and, given a marker, leaves 0.3 s of work for after its response
+    (gbc.after_response)."""
+    if "marker" in event:
+        marker = Path(event["marker"])
+
+        def later() -> None:
+            time.sleep(0.3)
+            marker.write_text("done")
+
+        defer(later)
+    return {"pid": os.getpid()}
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -185,3 +202,19 @@ def test_a_batch_whose_container_died_is_not_deleted_and_comes_back(pool, sqs_qu
     again = client.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["ApproximateReceiveCount"])
     assert sorted(m["Body"] for m in again["Messages"]) == ["crash", "ok"]
     assert all(m["Attributes"]["ApproximateReceiveCount"] == "2" for m in again["Messages"])
+
+
+def test_a_container_answers_first_and_runs_its_post_response_work_before_the_next_invocation(tmp_path):
+    pool = ContainerPool({"Deferring": Function("Deferring", f"{__name__}.deferring_handler", 30, 128)}, {}, size=1)
+    try:
+        pool.invoke("Deferring", {})  # the cold start
+        started = time.monotonic()
+        pool.invoke("Deferring", {"marker": str(tmp_path / "first")})
+        assert time.monotonic() - started < 0.25, "the answer does not wait for the work"
+        assert not (tmp_path / "first").exists()
+        started = time.monotonic()
+        pool.invoke("Deferring", {"marker": str(tmp_path / "second")})
+        assert (tmp_path / "first").read_text() == "done", "the work ran before the next invocation"
+        assert time.monotonic() - started >= 0.2, "the next invocation waited for it, as Lambda's would"
+    finally:
+        pool.stop()
