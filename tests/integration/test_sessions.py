@@ -131,3 +131,17 @@ def test_the_caller_is_a_dependency_a_test_can_replace(db, monkeypatch):
     monkeypatch.setitem(api_app.app.dependency_overrides, caller, lambda: user.id)
     assert call_api("GET", "/api/wallet").status == 200, "no authorizer context: the override is the caller"
     assert call_api("GET", "/api/wallet", query={"userId": str(uuid.uuid4())}).status == 403
+
+
+def test_a_routes_dependency_tree_is_built_once_not_per_request(db):
+    """Powertools rebuilds a route's Depends() tree on every request unless it is remembered
+    (gbc.api.resolver.remember_dependency_trees): get_type_hints over the handler each time."""
+    from aws_lambda_powertools.event_handler import depends
+
+    user = make_funded_user("1")
+    assert call_api("GET", "/api/wallet", user_id=user.id).status == 200
+    before = depends.build_dependency_tree.cache_info()
+    for _ in range(3):
+        assert call_api("GET", "/api/wallet", user_id=user.id).status == 200
+    after = depends.build_dependency_tree.cache_info()
+    assert after.misses == before.misses and after.hits >= before.hits + 3
