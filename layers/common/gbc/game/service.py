@@ -13,9 +13,9 @@ import secrets
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from gbc import blackjack
@@ -170,23 +170,72 @@ def active_game(user_id: uuid.UUID) -> GameView:
         return _stored_view(game)
 
 
+_GAMES = cast(Table, Game.__table__)
+# The caller's game, locked, and their balance (one round trip); statements built once.
+_LOCKED_GAME = (
+    select(_GAMES, User.balance.label("balance"))
+    .join(User, User.id == _GAMES.c.user_id)
+    .where(_GAMES.c.id == bindparam("game_id"), _GAMES.c.user_id == bindparam("user_id"))
+    .with_for_update(of=_GAMES, nowait=True)
+)
+# A step's game row and its move, in one statement (the move's INSERT rides along as a CTE).
+_SAVE_STEP = (
+    update(_GAMES)
+    .where(_GAMES.c.id == bindparam("game_id"))
+    .values(
+        hands=bindparam("hands"),
+        dealer_hand=bindparam("dealer_hand"),
+        state=bindparam("state"),
+        result=bindparam("result"),
+        win_amount=bindparam("win_amount"),
+        net_profit=bindparam("net_profit"),
+        insurance_bet=bindparam("insurance_bet"),
+        ended_at=bindparam("ended_at"),
+        version=_GAMES.c.version + 1,
+    )
+    .add_cte(
+        insert(cast(Table, GameMove.__table__))
+        .values(game_id=bindparam("game_id"), move=bindparam("move"), payload=bindparam("payload"))
+        .cte("moved")
+    )
+)
+
+
 def _locked_game(uow: UnitOfWork, user_id: uuid.UUID, game_id: uuid.UUID) -> tuple[Game, Decimal]:
     """The caller's game, locked (NOWAIT: a concurrent action on it answers 409 at once), and their
-    balance, in one round trip."""
+    balance, in one round trip. The game is a detached Game: the step writes what it changed with
+    one UPDATE (_save_step) instead of the ORM's change tracking and flush (a third of an action's
+    CPU)."""
     try:
-        row = uow.session.execute(
-            select(Game, User.balance)
-            .join(User, User.id == Game.user_id)
-            .where(Game.id == game_id, Game.user_id == user_id)
-            .with_for_update(of=Game, nowait=True)
-        ).first()
+        row = uow.session.execute(_LOCKED_GAME, {"game_id": game_id, "user_id": user_id}).first()
     except DBAPIError as exc:
         if "55P03" in str(exc.orig) or "could not obtain lock" in str(exc.orig):
             raise Conflict("another action on this game is in progress") from exc
         raise
     if row is None:
         raise NotFound("game not found")
-    return row[0], row[1]
+    columns = dict(row._mapping)
+    balance = columns.pop("balance")
+    return Game(**columns), balance
+
+
+def _save_step(uow: UnitOfWork, game: Game, move: str, payload: dict[str, Any] | None) -> None:
+    uow.session.execute(
+        _SAVE_STEP,
+        {
+            "game_id": game.id,
+            "hands": game.hands,
+            "dealer_hand": game.dealer_hand,
+            "state": game.state,
+            "result": game.result,
+            "win_amount": game.win_amount,
+            "net_profit": game.net_profit,
+            "insurance_bet": game.insurance_bet,
+            "ended_at": game.ended_at,
+            "move": move,
+            "payload": payload,
+        },
+    )
 
 
 def act(user_id: uuid.UUID, game_id: uuid.UUID, action: str, amount: Decimal | None) -> PlayView:
@@ -207,11 +256,9 @@ def act(user_id: uuid.UUID, game_id: uuid.UUID, action: str, amount: Decimal | N
         if extra > 0:
             balance = _charge(uow, game, extra, f"{action}:{after.cursor}")
         _store_round(game, after)
-        uow.session.add(
-            GameMove(game_id=game.id, move=action, payload={"amount": money_str(amount)} if amount else None)
-        )
         if after.phase is blackjack.Phase.ENDED:
             balance = _settle(uow, game, after) or balance
+        _save_step(uow, game, action, {"amount": money_str(amount)} if amount else None)
         return _answer(uow, game, after, balance)
 
 
