@@ -19,7 +19,7 @@ bootstrap()
 app = api_resolver()
 for module in (health, game, history, leaderboard, wallet, store, user, session):
     app.include_router(module.router)
-app.enable_swagger(path="/api/docs", title="GBC Blackjack API", version="0.1.0")
+app.swagger_on_first_use(path="/api/docs", title="GBC Blackjack API", version="0.1.0")
 
 
 # Outermost: the outbox's delivery runs after the response (gbc.after_response).

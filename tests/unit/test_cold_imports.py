@@ -55,6 +55,11 @@ def test_no_function_imports_the_xray_sdk(logical_id: str):
     assert "aws_xray_sdk" not in imported
 
 
+def test_the_api_function_builds_the_openapi_document_only_when_asked_for_it():
+    # Powertools' OpenAPI models (~30 ms to import) are for /api/docs alone (GuardedRestResolver.swagger_on_first_use).
+    assert "aws_lambda_powertools.event_handler.openapi.models" not in _modules_after_importing("api_app")
+
+
 def test_tracing_is_lambdas_and_api_gateways_own():
     raw = load_raw()
     assert raw["Globals"]["Function"]["Tracing"] == "Active"

@@ -4,6 +4,7 @@ validates anything, and every error goes through the one mapping (gbc.api.errors
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, depends
 from aws_lambda_powertools.event_handler.api_gateway import ResponseBuilder
@@ -13,12 +14,28 @@ from gbc.api.request_guard import RequestRejected, canonical_content_type, check
 
 
 class GuardedRestResolver(APIGatewayRestResolver):
+    _swagger: dict[str, Any] | None = None
+
+    def swagger_on_first_use(self, path: str, **options: Any) -> None:
+        """`enable_swagger`, done by the first request for the document: it imports Powertools'
+        OpenAPI models (~30 ms), which no other request needs, so the cold start does not pay it."""
+        self._swagger = {"path": path, **options}
+
+    @property
+    def pending_docs_path(self) -> str | None:
+        """The document's route while it is not set up yet (GET, as enable_swagger registers it)."""
+        return None if self._swagger is None else str(self._swagger["path"])
+
     def _resolve(self) -> ResponseBuilder:
         try:
             check_request(self.current_event.raw_event)
             canonical_content_type(self.current_event.raw_event)
         except RequestRejected as exc:
             return self._response_builder_class(response=error_response(exc), serializer=self._serializer)
+        swagger = self._swagger
+        if swagger is not None and self.current_event.path.startswith(swagger["path"]):
+            self._swagger = None
+            self.enable_swagger(**swagger)
         return super()._resolve()
 
 
