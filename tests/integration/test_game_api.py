@@ -145,8 +145,10 @@ def test_fairness_verification(db):
         row = uow.session.get(Game, uuid.UUID(game["id"]))
         hands = dict(row.hands)
         dealer = hands["dealer"]
-        # Reorder the dealer's cards when they differ (same cards, other order), else change one.
-        hands["dealer"] = list(reversed(dealer)) if len(set(dealer)) > 1 else [(dealer[0] + 1) % 52, *dealer[1:]]
+        # Reorder the dealer's cards when that changes them (same cards, other order; six decks can
+        # deal a palindrome such as [10, 23, 10]), else change one.
+        reordered = list(reversed(dealer))
+        hands["dealer"] = reordered if reordered != dealer else [(dealer[0] + 1) % 52, *dealer[1:]]
         row.hands = hands
     tampered = call_api("GET", f"/api/game/{game['id']}/verify", user_id=user.id).body
     assert tampered["valid"] is False and tampered["checks"]["replay"] is False

@@ -337,6 +337,27 @@ def test_sqs_down_and_direct_processing_failing_leaves_the_job_for_the_sweep(
     assert _count(AuditLog) == 1 and _count(OutboxJob) == 0
 
 
+def test_a_sweep_while_sqs_is_down_processes_its_rows_directly_without_waiting_on_itself(
+    db, services, sqs_down, override_settings
+):
+    """The sweep holds its rows (FOR UPDATE SKIP LOCKED) while it processes them directly; the job's
+    own transaction skips the held row instead of waiting for it (that wait would never end), and
+    the sweep deletes the rows of the jobs processed."""
+    from gbc.queue import outbox
+
+    user = make_user()
+    with mock.patch.object(outbox, "_flush"):  # committed, never sent (a crash after commit)
+        enqueue_job(AuditLogPayload(action="swept.directly", resource="user", userId=user.id))
+    override_settings(OUTBOX_SWEEP_AGE_SECONDS=0)
+    swept: list[int] = []
+    sweep = threading.Thread(target=lambda: swept.append(sweep_outbox()), daemon=True)
+    sweep.start()
+    sweep.join(timeout=20)
+    assert not sweep.is_alive(), "the sweep waited on its own row lock"
+    assert swept == [0], "nothing sent: processed directly"
+    assert _count(AuditLog) == 1 and _count(OutboxJob) == 0
+
+
 def test_jobs_of_one_transaction_are_sent_in_batches_of_ten(db, services, monkeypatch):
     calls: list[int] = []
     client = sqs_client()

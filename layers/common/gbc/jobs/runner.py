@@ -13,7 +13,7 @@ import time
 from typing import Any, cast
 
 from aws_lambda_powertools.metrics import MetricUnit
-from sqlalchemy import Table, bindparam, delete
+from sqlalchemy import Table, bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert
 
 import gbc.jobs.handlers  # noqa: F401 - registers every handler
@@ -46,7 +46,11 @@ def process_job(job: Job) -> bool:
 def _claim_statement() -> Any:
     # On the tables, not the mapped classes: an ORM insert() given parameters is a bulk insert.
     outbox, processed = cast(Table, OutboxJob.__table__), cast(Table, ProcessedJob.__table__)
-    gone = delete(outbox).where(outbox.c.id == bindparam("job_id", type_=outbox.c.id.type)).cte("gone")
+    job_id = bindparam("job_id", type_=outbox.c.id.type)
+    # SKIP LOCKED: a sweep holding the row (it is sending it again, or processing it directly right
+    # now) removes it itself once it sees the job processed; waiting for it could deadlock.
+    mine = select(outbox.c.id).where(outbox.c.id == job_id).with_for_update(skip_locked=True)
+    gone = delete(outbox).where(outbox.c.id.in_(mine)).cte("gone")
     claim = (
         insert(processed)
         .values(job_id=bindparam("job_id"), type=bindparam("type"))

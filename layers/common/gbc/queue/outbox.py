@@ -20,11 +20,11 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from aws_lambda_powertools.metrics import MetricUnit
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 
 from gbc.after_response import defer
 from gbc.data.database import get_engine
-from gbc.data.models import OutboxJob
+from gbc.data.models import OutboxJob, ProcessedJob
 from gbc.data.transaction import UnitOfWork, unit_of_work
 from gbc.observability import logger, metrics
 from gbc.queue.jobs import Job, Message, new_job
@@ -114,11 +114,14 @@ def sweep_outbox(limit: int = 500) -> int:
             .limit(limit)
             .with_for_update(skip_locked=True)
         ).all()
+        rows = _without_processed(uow, list(rows))
         if not rows:
             _report_stuck(uow, settings.outbox_max_sends)
             return 0
         resent = sum(1 for row in rows if row.sent_at is not None)
         done = deliver([_as_job(row) for row in rows])
+        # Processed directly (SQS down): the job's transaction skipped the row this sweep holds.
+        done -= _drop_processed(uow, done)
         # Every attempt counts (a send, or a failure to send), so a job SQS keeps losing stops.
         uow.session.execute(
             update(OutboxJob).where(OutboxJob.id.in_([row.id for row in rows])).values(attempts=OutboxJob.attempts + 1)
@@ -133,6 +136,27 @@ def sweep_outbox(limit: int = 500) -> int:
     if resent:
         metrics.add_metric(name="OutboxResent", unit=MetricUnit.Count, value=resent)
     return len(done)
+
+
+def _processed_among(uow: UnitOfWork, ids: set[uuid.UUID]) -> set[uuid.UUID]:
+    if not ids:
+        return set()
+    return set(uow.session.scalars(select(ProcessedJob.job_id).where(ProcessedJob.job_id.in_(ids))))
+
+
+def _drop_processed(uow: UnitOfWork, ids: set[uuid.UUID]) -> set[uuid.UUID]:
+    """Delete the rows (held by this sweep) whose jobs are processed; returns their ids."""
+    processed = _processed_among(uow, ids)
+    if processed:
+        uow.session.execute(delete(OutboxJob).where(OutboxJob.id.in_(processed)))
+    return processed
+
+
+def _without_processed(uow: UnitOfWork, rows: list[OutboxJob]) -> list[OutboxJob]:
+    """Rows whose jobs were processed while this sweep held them (the job skipped the locked row)
+    are deleted, not sent again."""
+    processed = _drop_processed(uow, {row.id for row in rows})
+    return [row for row in rows if row.id not in processed]
 
 
 def _report_stuck(uow: UnitOfWork, max_sends: int) -> None:
