@@ -196,8 +196,10 @@ class ContainerPool:
                     self._all[logical_id].append(container)
                     return container
                 # Every container is busy, or still running its post-response work: as Lambda,
-                # wait for one to be done (looked at again every few milliseconds).
-                self._cond.wait(timeout=DRAIN_POLL_SECONDS)
+                # wait for one to be done (a drain is looked at again every few milliseconds; a
+                # busy container notifies when it is released).
+                draining = any(c.draining for c in self._all[logical_id])
+                self._cond.wait(timeout=DRAIN_POLL_SECONDS if draining else None)
 
     def _sweep(self, logical_id: str) -> None:
         """Free the containers whose post-response work is done; discard the ones whose process died

@@ -1,12 +1,11 @@
-"""Where a game's cards come from: the adapter the game service deals through. `factory` is the
-real one by default, the provably fair shoe of the game's seeds; code that needs an exact scenario
-installs another with `dealing_from(...)` for a block (a test may also set `factory` through its
-monkeypatch, tests/support/shoes.py). Verification never uses it: it re-derives the fair shoe."""
+"""Where a game's cards come from: the adapter the game service deals through. `factory` is the real
+one by default, the provably fair shoe of the game's seeds; a test that needs an exact scenario sets
+another through its monkeypatch (tests/support/shoes.py). Verification never uses it: it re-derives
+the fair shoe."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 from gbc.blackjack import FairShoe, Shoe
@@ -24,14 +23,3 @@ factory: ShoeFactory = fair_shoe
 
 def shoe_for(seeds: dict[str, Any]) -> Shoe:
     return factory(seeds)
-
-
-@contextmanager
-def dealing_from(replacement: ShoeFactory) -> Iterator[None]:
-    """Deal every game from `replacement` until the block ends (process-wide, like any adapter)."""
-    global factory
-    previous, factory = factory, replacement
-    try:
-        yield
-    finally:
-        factory = previous
