@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from bench.http import KeepAliveClient
 from bench.scenarios import SCENARIOS, Request, Scenario
 from bench.stats import summarize
 from devstack.services import free_port
@@ -152,6 +153,8 @@ def in_process_caller(scenario: Scenario, user_id: str) -> Callable[[int], int]:
 
 
 def http_caller(scenario: Scenario, base: str, token: str) -> Callable[[int], int]:
+    client = KeepAliveClient(base)
+
     def call(i: int) -> int:
         request = scenario.request(i)
         headers = {"Content-Type": "application/json"}
@@ -159,15 +162,8 @@ def http_caller(scenario: Scenario, base: str, token: str) -> Callable[[int], in
             headers["Authorization"] = f"Bearer {token}"
         body = request.body_text()
         query = "?" + "&".join(f"{k}={v}" for k, v in request.query.items()) if request.query else ""
-        http_request = urllib.request.Request(
-            base + request.path + query, data=body.encode() if body else None, method=request.method, headers=headers
-        )
-        try:
-            with urllib.request.urlopen(http_request, timeout=30) as response:
-                response.read()
-                return int(response.status)
-        except urllib.error.HTTPError as err:
-            return int(err.code)
+        status, _ = client.request(request.method, request.path + query, body.encode() if body else None, headers)
+        return status
 
     return call
 

@@ -13,12 +13,11 @@ import json
 import random
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 from decimal import Decimal
 from typing import Any, Protocol
 
+from bench.http import KeepAliveClient
 from bench.stats import summarize
 
 
@@ -53,18 +52,13 @@ def in_process_client(user_id: uuid.UUID) -> Call:
 
 
 def http_client(base: str, token: str) -> Call:
+    client = KeepAliveClient(base)
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+
     def call(method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        request = urllib.request.Request(
-            base + path,
-            data=json.dumps(body).encode() if body is not None else None,
-            method=method,
-            headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                return int(response.status), json.loads(response.read() or b"null")
-        except urllib.error.HTTPError as err:
-            return int(err.code), json.loads(err.read() or b"null")
+        data = json.dumps(body).encode() if body is not None else None
+        status, payload = client.request(method, path, data, headers)
+        return status, json.loads(payload or b"null")
 
     return call
 

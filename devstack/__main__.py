@@ -143,11 +143,10 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def _up(args: argparse.Namespace, data_dir: Path) -> int:
-    from werkzeug.serving import make_server
-
     from devstack.containers import ContainerPool
     from devstack.control import LocalControl
     from devstack.http_api import LocalApi
+    from devstack.http_server import serve
     from devstack.runtime import apply_environment
     from devstack.scheduler import Scheduler
     from devstack.services import local_environment, start_services
@@ -181,7 +180,7 @@ def _up(args: argparse.Namespace, data_dir: Path) -> int:
                 return control(environ, start_response)
             return api.wsgi_app(environ, start_response)
 
-        server = make_server(args.host, args.port, app, threaded=True)
+        server = serve(args.host, args.port, app)
         pump.start()
         scheduler.start()
         (data_dir / STATE_FILE).write_text(json.dumps({"pid": os.getpid(), "port": args.port, "env": env}))

@@ -10,24 +10,12 @@ import signal
 import sys
 
 from moto.server import DomainDispatcherApplication, create_backend_app
-from werkzeug.serving import WSGIRequestHandler, make_server
 
-
-class KeepAliveHandler(WSGIRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_request(self, *args: object, **kwargs: object) -> None:  # quiet: one line per SQS call is noise
-        pass
+from devstack.http_server import serve
 
 
 def main(port: int) -> None:
-    server = make_server(
-        "127.0.0.1",
-        port,
-        DomainDispatcherApplication(create_backend_app),
-        threaded=True,
-        request_handler=KeepAliveHandler,
-    )
+    server = serve("127.0.0.1", port, DomainDispatcherApplication(create_backend_app), quiet=True)
     signal.signal(signal.SIGTERM, _stop)
     try:
         server.serve_forever()

@@ -65,3 +65,33 @@ def test_a_container_that_dies_after_its_response_loses_no_job(db, services, ove
     assert sorted(json.loads(m["Body"])["type"] for m in messages) == ["audit:log", "stats:recompute"]
     run_worker(messages)
     assert _outbox_rows() == 0
+
+
+def test_a_stand_that_ends_the_round_writes_its_jobs_with_its_step(db, services, monkeypatch):
+    """The round's jobs ride along the step's statement (a CTE): no INSERT of their own, one round
+    trip less, and the rows are there once it has committed."""
+    from sqlalchemy import event
+
+    from gbc.data.database import get_engine
+    from tests.support.api import call_api
+    from tests.support.shoes import stack
+
+    user = make_funded_user("100")
+    stack(monkeypatch, "10", "10", "9", "8")  # 19 against 18: the stand wins
+    game = call_api("POST", "/api/game", body={"betAmount": "10"}, user_id=user.id).body
+    before = _outbox_rows()
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(get_engine(), "before_cursor_execute", record)
+    try:
+        ended = call_api("POST", "/api/game/action", body={"gameId": game["id"], "action": "stand"}, user_id=user.id)
+    finally:
+        event.remove(get_engine(), "before_cursor_execute", record)
+    assert ended.status == 200 and ended.body["result"] == "WIN"
+    statements = [s for s in statements if "revoked_tokens" not in s]  # the test's unverified session check
+    assert not [s for s in statements if s.lstrip().upper().startswith("INSERT INTO OUTBOX")]
+    assert len(statements) == 3, "the locked game, the settlement's ledger row, the step with its move and jobs"
+    assert _outbox_rows() == before + 2, "stats:recompute and audit:log"

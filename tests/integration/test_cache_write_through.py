@@ -208,6 +208,51 @@ def test_a_cached_history_read_is_one_round_trip(db, services, monkeypatch):
     assert body["stats"]["totalHands"] == 0 and body["games"] == []
 
 
+def _count_sends(monkeypatch) -> list:
+    import redis.connection
+
+    sends: list = []
+    real = redis.connection.AbstractConnection.send_packed_command
+    monkeypatch.setattr(
+        redis.connection.AbstractConnection,
+        "send_packed_command",
+        lambda self, *a, **k: sends.append(1) or real(self, *a, **k),
+    )
+    return sends
+
+
+@pytest.mark.parametrize("scripts_flushed", [False, True])
+def test_a_rounds_end_writes_every_cached_entry_through_in_two_round_trips(db, services, monkeypatch, scripts_flushed):
+    """The wallet, the ledger's and the history's first pages and the ended game: one transaction's
+    events are written together (read all, then write all), also after Redis forgot its scripts."""
+    user = make_funded_user("1000")
+    _read_all(user)
+    while True:  # a round still open after the deal, to end it with one stand
+        game = call_api("POST", "/api/game", body={"betAmount": "1"}, user_id=user.id).body
+        if game["state"] != "ENDED" and game["phase"] == "PLAYER_TURN" and len(game["hands"]) == 1:
+            break
+        while game["state"] != "ENDED":
+            body = {"gameId": game["id"], "action": game["legalActions"][0]}
+            game = call_api("POST", "/api/game/action", body=body, user_id=user.id).body
+    _read_all(user)
+    if scripts_flushed:
+        redis_client().script_flush()  # a restarted Redis: the scripts are loaded again, once
+    sends = _count_sends(monkeypatch)
+    ended = call_api("POST", "/api/game/action", body={"gameId": game["id"], "action": "stand"}, user_id=user.id)
+    assert ended.status == 200 and ended.body["state"] == "ENDED"
+    # After a flush each of the two pipelines meets NOSCRIPT once: the script is loaded, the pipeline run again.
+    assert len(sends) == (6 if scripts_flushed else 2), "one round trip to read, one to write"
+    monkeypatch.undo()
+    run_worker([m for m in receive(services["queues"]["JobsQueue"]) if "stats:recompute" in m["Body"]])
+    _, misses = _counts()
+    cached = _read_all(user)
+    assert _counts()[1] == misses, "every entry was updated in place"
+    assert cached == _uncached(user, monkeypatch)
+    assert cached[0]["balance"] == ended.body["balance"]
+    assert call_api("GET", f"/api/game/{game['id']}", user_id=user.id).body["result"] == ended.body["result"]
+    assert _counts()[1] == misses, "the ended game was cached when it ended"
+
+
 def test_a_write_while_the_breaker_is_open_still_makes_old_entries_unreachable(db, services, monkeypatch):
     user = make_funded_user()
     _read_all(user)

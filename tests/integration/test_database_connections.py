@@ -1,6 +1,7 @@
 """The engine's connections: a connection that idled is pinged before use and replaced when the
 server dropped it (a frozen Lambda container waking up); one in steady use costs no ping; pg8000's
-placeholder rewrite is remembered, with exactly pg8000's results."""
+placeholder rewrite is remembered, with exactly pg8000's results; a statement is one exchange with
+the server, and its errors are what pg8000 raised before (gbc.data.driver)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
-from gbc.data import database
+from gbc.data import database, driver
 from gbc.data.transaction import unit_of_work
 
 
@@ -58,9 +59,53 @@ def test_an_idle_connection_the_server_dropped_is_replaced_before_use(db, monkey
     ],
 )
 def test_the_remembered_rewrite_is_pg8000s(query):
-    database._remember_paramstyle_conversions()
+    driver.tune_pg8000()
     from pg8000 import dbapi
 
     args = ("a", "b", "c", "d")
     assert pg8000.legacy.convert_paramstyle("format", query, args) == dbapi.convert_paramstyle("format", query, args)
     assert pg8000.legacy.convert_paramstyle is not dbapi.convert_paramstyle
+
+
+def _exchanges(monkeypatch) -> list[int]:
+    """Counts pg8000's flushes of its socket: each one ends what it sends before waiting for answers."""
+    import pg8000.core
+
+    flushes: list[int] = []
+    real = pg8000.core._flush
+    monkeypatch.setattr(pg8000.core, "_flush", lambda sock: flushes.append(1) or real(sock))
+    return flushes
+
+
+def test_a_statement_is_one_exchange_with_the_server(db, monkeypatch):
+    database.get_engine()  # tunes pg8000
+    with unit_of_work() as uow:
+        uow.session.execute(text("SELECT 1"))  # BEGIN is behind us
+        flushes = _exchanges(monkeypatch)
+        rows = uow.session.execute(
+            text("SELECT g, g * 2 AS twice, :word || g AS label FROM generate_series(1, :n) AS g"),
+            {"n": 3, "word": "n"},
+        ).all()
+        assert len(flushes) == 1, "Parse, Describe, Bind, Execute and one Sync"
+    assert [tuple(r) for r in rows] == [(1, 2, "n1"), (2, 4, "n2"), (3, 6, "n3")]
+
+
+@pytest.mark.parametrize(
+    ("statement", "params", "code"),
+    [
+        ("SELEC 1", {}, "42601"),  # Parse fails
+        ("SELECT CAST(:v AS uuid)", {"v": "not-a-uuid"}, "22P02"),  # Bind/Execute fails
+        ("SELECT 1 / :zero", {"zero": 0}, "22012"),  # Execute fails
+    ],
+)
+def test_a_failing_statement_raises_the_servers_error_and_the_connection_goes_on(db, statement, params, code):
+    from sqlalchemy.exc import DBAPIError
+
+    from gbc.data.outage import sqlstate
+
+    database.get_engine()
+    with pytest.raises(DBAPIError) as raised, unit_of_work() as uow:
+        uow.session.execute(text(statement), params)
+    assert sqlstate(raised.value.orig) == code
+    with unit_of_work() as uow:  # the same pooled connection, in sync with the server
+        assert uow.session.execute(text("SELECT :x + 1"), {"x": 41}).scalar_one() == 42

@@ -1,7 +1,9 @@
 """Domain events: what a transaction changed, recorded on its unit of work (`uow.record(event)`).
 
 Once the transaction has committed, each subscriber gets the transaction's events of its type, in
-order, as one batch (several balance changes of one user become one cache update). A subscriber may
+order, as one batch (several balance changes of one user become one cache update), and all of a
+transaction's batches are published inside the contexts subscribers registered with
+`publish_within` (the cache writes them together: one round trip for all). A subscriber may
 also ask for the events of a transaction whose COMMIT lost its answer: the change may or may not be
 durable, so such a subscriber can only make derived copies unreachable. Nothing here does I/O; the
 subscribers live with what they keep in sync (gbc.cache.sync) and each function installs them at
@@ -13,6 +15,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
@@ -76,6 +79,7 @@ When = Literal["committed", "outcome_unknown"]
 Subscriber = Callable[[list[Any]], None]
 
 _subscribers: dict[tuple[When, type[Any]], list[Subscriber]] = defaultdict(list)
+_contexts: list[Callable[[], AbstractContextManager[Any]]] = []
 
 
 def subscribe(event_type: type[Any], when: When = "committed") -> Callable[[Subscriber], Subscriber]:
@@ -90,6 +94,12 @@ def subscribe(event_type: type[Any], when: When = "committed") -> Callable[[Subs
     return register
 
 
+def publish_within(context: Callable[[], AbstractContextManager[Any]]) -> None:
+    """Publish every transaction's events inside `context()` (registering it again does nothing)."""
+    if context not in _contexts:
+        _contexts.append(context)
+
+
 def subscribers(event_type: type[Any], when: When = "committed") -> list[Subscriber]:
     return list(_subscribers.get((when, event_type), ()))
 
@@ -98,9 +108,21 @@ def publish(events: Sequence[Event], when: When = "committed") -> None:
     """Hand a transaction's events to their subscribers. The data is committed (or its fate unknown):
     a failing subscriber must not turn the request into an error, so it is logged and the others run;
     cache TTLs are the safety net."""
+    if not events:
+        return
     batches: dict[type[Any], list[Event]] = {}
     for event in events:
         batches.setdefault(type(event), []).append(event)
+    try:
+        with ExitStack() as stack:
+            for context in _contexts:
+                stack.enter_context(context())
+            _deliver(batches, when)
+    except Exception:
+        logger.exception("publishing domain events failed")
+
+
+def _deliver(batches: dict[type[Any], list[Event]], when: When) -> None:
     for event_type, batch in batches.items():
         listeners = _subscribers.get((when, event_type))
         if not listeners and when == "committed":

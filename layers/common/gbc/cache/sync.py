@@ -16,6 +16,7 @@ from typing import Any
 from gbc.cache.keys import ALL_FAMILIES, FAMILY, Families, Keys, first_page_of
 from gbc.cache.write import (
     DROP,
+    batched,
     invalidate_leaderboards,
     invalidate_user_caches,
     put_global,
@@ -31,6 +32,7 @@ from gbc.events import (
     StatsChanged,
     UserChanged,
     WithdrawalChanged,
+    publish_within,
     subscribe,
 )
 from gbc.money import money_str
@@ -151,7 +153,9 @@ def outcome_unknown(events: list[Event]) -> None:
 
 
 def install() -> None:
-    """Subscribe the cache to the domain's events (each function does it once, via gbc.bootstrap)."""
+    """Subscribe the cache to the domain's events (each function does it once, via gbc.bootstrap);
+    a transaction's write-throughs go to Redis together."""
+    publish_within(batched)
     subscribe(BalanceChanged)(balance_changed)
     subscribe(GameEnded)(game_ended)
     subscribe(StatsChanged)(stats_changed)

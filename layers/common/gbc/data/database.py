@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ssl
 import time
-from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -17,6 +16,7 @@ from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import URL, ExceptionContext, make_url
 
 from gbc import secret_store
+from gbc.data.driver import tune_pg8000
 from gbc.data.outage import sqlstate
 from gbc.settings import Settings, get_settings
 
@@ -99,28 +99,6 @@ def _ping_when_idle(engine: Engine) -> None:
             raise exc.DisconnectionError("the connection did not answer a ping after idling") from error
 
 
-@lru_cache(maxsize=1)
-def _remember_paramstyle_conversions() -> None:
-    """pg8000 rewrites every statement's `%s` placeholders to `$1` by scanning its text char by char
-    (a fifth of a game action's CPU). SQLAlchemy sends the same few texts over and over, and in the
-    "format" style the rewrite depends on the text alone, so it is remembered (bounded). A hand-made
-    memo around pg8000.legacy.convert_paramstyle: pg8000 has no option for it."""
-    import pg8000.legacy
-
-    convert: Callable[[str, str, Any], tuple[str, Any]] = pg8000.legacy.convert_paramstyle
-
-    @lru_cache(maxsize=4096)
-    def rewritten(query: str) -> str:
-        return convert("format", query, ())[0]
-
-    def convert_paramstyle(style: str, query: str, args: Any) -> tuple[str, Any]:
-        if style == "format":
-            return rewritten(query), args
-        return convert(style, query, args)
-
-    pg8000.legacy.convert_paramstyle = convert_paramstyle
-
-
 def build_engine(settings: Settings) -> Engine:
     connect_args: dict[str, Any] = {
         "ssl_context": _ssl_context(settings.db_ssl),
@@ -137,7 +115,7 @@ def build_engine(settings: Settings) -> Engine:
     )
     event.listen(engine, "handle_error", discard_connection_on_error)
     _ping_when_idle(engine)
-    _remember_paramstyle_conversions()
+    tune_pg8000()  # gbc.data.driver: one exchange a statement, the placeholder rewrite remembered
     return engine
 
 

@@ -3,7 +3,9 @@
 `with unit_of_work() as uow:` yields a Session inside BEGIN ... COMMIT. What the transaction changed
 is recorded as domain events (`uow.record(event)`, gbc.events): after COMMIT their subscribers keep
 derived copies in sync (the cache). Other work that must only happen once the data is durable
-(sending outbox jobs) is registered with `uow.after_commit(fn)`. Both are dropped on rollback. A
+(sending outbox jobs) is registered with `uow.after_commit(fn)`, and writes that can wait until the
+end (the outbox's rows, unless a statement carried them) with `uow.before_commit(fn)`. Both are
+dropped on rollback. A
 failure while COMMIT is in flight is CommitOutcomeUnknown: the caller cannot know whether the change
 happened.
 """
@@ -37,6 +39,7 @@ class UnitOfWork:
     info: dict[str, Any] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
     _after_commit: list[Callable[[], None]] = field(default_factory=list)
+    _before_commit: list[Callable[[], None]] = field(default_factory=list)
 
     def record(self, event: Event) -> None:
         """What this transaction changed, for the subscribers to act on once it is committed (or,
@@ -45,6 +48,10 @@ class UnitOfWork:
 
     def after_commit(self, fn: Callable[[], None]) -> None:
         self._after_commit.append(fn)
+
+    def before_commit(self, fn: Callable[[], None]) -> None:
+        """Run `fn` in the transaction, just before it commits (a failure rolls it back)."""
+        self._before_commit.append(fn)
 
 
 class CommitOutcomeUnknown(Exception):
@@ -81,6 +88,8 @@ def unit_of_work(engine: Engine | None = None) -> Iterator[UnitOfWork]:
         session.begin()
         try:
             yield uow
+            for fn in uow._before_commit:
+                fn()
             session.flush()  # a failing INSERT/UPDATE fails here, before COMMIT: the outcome is known
         except BaseException:
             session.rollback()

@@ -31,7 +31,7 @@ from gbc.history.service import filters_of, game_summary
 from gbc.ledger import apply_balance_change
 from gbc.messages import AuditLogPayload, StatsRecomputePayload
 from gbc.money import money_str
-from gbc.queue.outbox import enqueue_job
+from gbc.queue.outbox import carrying_jobs, enqueue_job
 from gbc.settings import get_settings
 
 _STATE = {
@@ -220,9 +220,12 @@ def _locked_game(uow: UnitOfWork, user_id: uuid.UUID, game_id: uuid.UUID) -> tup
 
 
 def _save_step(uow: UnitOfWork, game: Game, move: str, payload: dict[str, Any] | None) -> None:
+    """The game row and its move, and the jobs of a round that ended (stats, audit): one statement."""
+    statement, job_params = carrying_jobs(_SAVE_STEP, uow)
     uow.session.execute(
-        _SAVE_STEP,
+        statement,
         {
+            **job_params,
             "game_id": game.id,
             "hands": game.hands,
             "dealer_hand": game.dealer_hand,
