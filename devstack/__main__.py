@@ -142,6 +142,13 @@ def cmd_up(args: argparse.Namespace) -> int:
         return 130
 
 
+def _local_parameters() -> dict[str, str]:
+    """Template parameters a developer may set from the shell (like sam's --parameter-overrides):
+    CORS_ALLOWED_ORIGINS for a frontend dev server on another origin."""
+    origins = os.environ.get("CORS_ALLOWED_ORIGINS")
+    return {"AllowedOrigins": origins} if origins else {}
+
+
 def _up(args: argparse.Namespace, data_dir: Path) -> int:
     from devstack.containers import ContainerPool
     from devstack.control import LocalControl
@@ -159,7 +166,7 @@ def _up(args: argparse.Namespace, data_dir: Path) -> int:
     services = start_services(data_dir, sqs_port=args.sqs_port)
     supervisor = Supervisor(services.managed, log)
     try:
-        stack = load_stack(sqs_endpoint=services.env["SQS_ENDPOINT_URL"])
+        stack = load_stack(sqs_endpoint=services.env["SQS_ENDPOINT_URL"], parameters=_local_parameters())
         env = local_environment(stack, services)
         apply_environment(env)
         _prepare(stack, fresh_chain)
@@ -251,20 +258,33 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 
 def cmd_token(args: argparse.Namespace) -> int:
-    """Create (or find) the user of a wallet and print a session token: for trying the API by hand."""
-    from sqlalchemy import select
-    from sqlalchemy.dialects.postgresql import insert
+    """Create (or find) the user of a wallet, with the sign-up bonus a new user gets at sign-in, and
+    print a session token (with --env: shell assignments of TOKEN and USER_ID): for trying the API by
+    hand, the seed's curl commands among them (README)."""
+    # Only the token goes to stdout (for `eval`/`$(...)`); logs and metrics go to stderr.
+    with contextlib.redirect_stdout(sys.stderr):
+        from sqlalchemy import select
+        from sqlalchemy.dialects.postgresql import insert
 
-    from gbc.auth.tokens import issue_token
-    from gbc.data.models import User
-    from gbc.data.transaction import unit_of_work
+        from gbc.auth.service import grant_signup_bonus
+        from gbc.auth.tokens import issue_token
+        from gbc.data.models import User
+        from gbc.data.transaction import unit_of_work
 
-    wallet = args.wallet.lower()
-    with _environment(args.data_dir):
-        with unit_of_work() as uow:
-            uow.session.execute(insert(User).values(wallet_address=wallet).on_conflict_do_nothing())
-            user_id = uow.session.scalars(select(User.id).where(User.wallet_address == wallet)).one()
-        print(issue_token(user_id, wallet))
+        wallet = args.wallet.lower()
+        with _environment(args.data_dir):
+            from gbc.bootstrap import bootstrap
+
+            bootstrap()  # the cache hears of the bonus, as in a function
+            with unit_of_work() as uow:
+                created = uow.session.execute(
+                    insert(User).values(wallet_address=wallet).on_conflict_do_nothing().returning(User.id)
+                ).first()
+                user_id = uow.session.scalars(select(User.id).where(User.wallet_address == wallet)).one()
+                if created is not None:
+                    grant_signup_bonus(uow, user_id)
+            token = issue_token(user_id, wallet)
+    print(f"TOKEN={token}\nUSER_ID={user_id}" if args.env else token)
     return 0
 
 
@@ -328,6 +348,7 @@ def main(argv: list[str] | None = None) -> int:
 
     token = sub.add_parser("token", help="print a session token for a wallet (creates the user)")
     token.add_argument("wallet")
+    token.add_argument("--env", action="store_true", help="print TOKEN=... and USER_ID=... (for eval)")
     token.set_defaults(func=cmd_token)
 
     dlq = sub.add_parser("redrive", help="list (dry run) or --move DLQ messages back to their queue")

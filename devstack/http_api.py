@@ -75,6 +75,14 @@ class LocalApi:
         if (request.content_length or 0) > MAX_PAYLOAD_BYTES:
             return self._gateway("REQUEST_TOO_LARGE", "Request Too Long")
         adapter = self.url_map.bind("localhost")
+        if request.method == "OPTIONS" and self.stack.cors is not None:
+            # API Gateway answers the preflight itself (the Api's Cors): on every path it has, no authorizer.
+            try:
+                adapter.match(request.path, method="OPTIONS")  # a route with another method matches too
+            except MethodNotAllowed:
+                return 200, self.stack.cors.preflight_headers(), b"{}"
+            except NotFound:
+                return self._gateway("MISSING_AUTHENTICATION_TOKEN", "Missing Authentication Token")
         try:
             key, path_params = adapter.match(request.path, method=request.method)
         except (NotFound, MethodNotAllowed):

@@ -103,7 +103,12 @@ class Resolver:
         if key == "Fn::GetAtt":
             return self._get_att(*arg)
         if key == "Fn::Sub":
-            return re.sub(r"\$\{([^}]+)\}", lambda m: str(self._sub_var(m.group(1))), arg)
+            text, names = (arg[0], self.resolve(arg[1])) if isinstance(arg, list) else (arg, {})
+            return re.sub(
+                r"\$\{([^}]+)\}",
+                lambda m: str(names[m.group(1)] if m.group(1) in names else self._sub_var(m.group(1))),
+                text,
+            )
         if key == "Fn::If":
             name, then, otherwise = arg
             return self.resolve(then if self._condition(name) else otherwise)
@@ -164,6 +169,24 @@ class GatewayResponse:
 
 
 @dataclass(frozen=True)
+class Cors:
+    """The Api's Cors: the preflight API Gateway answers itself (static headers) on every path."""
+
+    allow_origin: str
+    allow_headers: str
+    allow_methods: str
+    max_age: str | None
+
+    def preflight_headers(self) -> list[tuple[str, str]]:
+        headers = [
+            ("Access-Control-Allow-Origin", self.allow_origin),
+            ("Access-Control-Allow-Headers", self.allow_headers),
+            ("Access-Control-Allow-Methods", self.allow_methods),
+        ]
+        return headers + ([("Access-Control-Max-Age", self.max_age)] if self.max_age else [])
+
+
+@dataclass(frozen=True)
 class Queue:
     logical_id: str
     name: str
@@ -199,6 +222,12 @@ class Stack:
     environment: dict[str, str]
     resolver: Resolver
     gateway_responses: dict[str, GatewayResponse] = field(default_factory=dict)
+    cors: Cors | None = None
+
+
+def _static(value: Any, resolver: Resolver) -> str:
+    """A mapping expression's static value: '1' is the string 1."""
+    return str(resolver.resolve(value)).strip("'")
 
 
 def _queue_attributes(props: dict[str, Any], resolver: Resolver) -> dict[str, str]:
@@ -237,6 +266,7 @@ def load_stack(path: Path = TEMPLATE, parameters: dict[str, Any] | None = None, 
     queues: dict[str, Queue] = {}
     default_authorizer: dict[str, str | None] = {}
     gateway_responses: dict[str, GatewayResponse] = {}
+    cors: Cors | None = None
 
     for logical_id, resource in resources.items():
         props = resource.get("Properties", {})
@@ -250,8 +280,16 @@ def load_stack(path: Path = TEMPLATE, parameters: dict[str, Any] | None = None, 
                 gateway_responses[kind] = GatewayResponse(
                     status=int(spec["StatusCode"]) if "StatusCode" in spec else None,
                     # Header values are mapping expressions: a static value is quoted ('1').
-                    headers={name: str(value).strip("'") for name, value in headers.items()},
+                    headers={name: _static(value, resolver) for name, value in headers.items()},
                     template=spec.get("ResponseTemplates", {}).get("application/json"),
+                )
+            if "Cors" in props:
+                spec = props["Cors"]
+                cors = Cors(
+                    allow_origin=_static(spec["AllowOrigin"], resolver),
+                    allow_headers=_static(spec.get("AllowHeaders", "''"), resolver),
+                    allow_methods=_static(spec.get("AllowMethods", "'*'"), resolver),
+                    max_age=_static(spec["MaxAge"], resolver) if "MaxAge" in spec else None,
                 )
             for name, spec in auth.get("Authorizers", {}).items():
                 identity = spec.get("Identity", {})
@@ -296,4 +334,6 @@ def load_stack(path: Path = TEMPLATE, parameters: dict[str, Any] | None = None, 
                 event_input = json.loads(ep["Input"]) if "Input" in ep else None
                 schedules.append(Schedule(f"{logical_id}.{event_name}", logical_id, expression, event_input))
 
-    return Stack(functions, routes, authorizers, queues, mappings, schedules, environment, resolver, gateway_responses)
+    return Stack(
+        functions, routes, authorizers, queues, mappings, schedules, environment, resolver, gateway_responses, cors
+    )

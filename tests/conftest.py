@@ -38,6 +38,8 @@ os.environ.update(
     SIGNER_PRIVATE_KEY="0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d",
     VAULT_ADDRESS="0x5FbDB2315678afecb367f032d93F642f64180aa3",
     DB_POOL_SIZE="4",
+    # The template's default (a frontend dev server) and a second origin, as a deploy may list.
+    CORS_ALLOWED_ORIGINS="http://localhost:3000,https://play.example.com",
 )
 os.environ.pop("SQS_ENDPOINT_URL", None)
 

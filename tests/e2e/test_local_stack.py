@@ -117,6 +117,45 @@ def test_gateway_answers_like_api_gateway_with_the_templates_gateway_responses(s
     assert stack.call("PATCH", "/api/user", {"username": "zed"}, token="forged") == (401, {"error": "Unauthorized"})
 
 
+def _with_headers(stack: Stack, method: str, path: str, headers: dict[str, str]) -> tuple[int, Any, Any]:
+    request = urllib.request.Request(stack.base + path, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.headers, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as err:
+        return err.code, err.headers, json.loads(err.read() or b"null")
+
+
+def test_a_browser_on_an_allowed_origin_gets_through_preflight_and_reads_every_answer(stack):
+    page = "http://localhost:3000"  # the first allowed origin: the one API Gateway's own answers name
+    # The preflight is API Gateway's (the template's Cors): no token, no authorizer.
+    status, headers, _ = _with_headers(
+        stack,
+        "OPTIONS",
+        "/api/game/action",
+        {"Origin": page, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization"},
+    )
+    assert status == 200
+    assert headers["Access-Control-Allow-Origin"] == page
+    assert "POST" in headers["Access-Control-Allow-Methods"]
+    assert "Authorization" in headers["Access-Control-Allow-Headers"]
+    # The gateway's own refusal (no token: UNAUTHORIZED) carries CORS and the API's error shape.
+    status, headers, body = _with_headers(stack, "GET", "/api/wallet", {"Origin": page})
+    assert (status, body) == (401, {"error": "Unauthorized"})
+    assert headers["Access-Control-Allow-Origin"] == page
+    # The function's answer echoes any allowed origin (the second of the list here).
+    token = _token(stack, "0x" + "44" * 20)
+    other = "https://play.example.com"
+    status, headers, _ = _with_headers(
+        stack, "GET", "/api/wallet", {"Origin": other, "Authorization": f"Bearer {token}"}
+    )
+    assert status == 200 and headers["Access-Control-Allow-Origin"] == other
+    status, headers, _ = _with_headers(
+        stack, "GET", "/api/wallet", {"Origin": "https://evil.example", "Authorization": f"Bearer {token}"}
+    )
+    assert status == 200 and "Access-Control-Allow-Origin" not in headers
+
+
 def test_sign_out_over_http_stops_the_token(stack):
     token = _token(stack, "0x" + "43" * 20)
     assert stack.call("GET", "/api/wallet", token=token)[0] == 200
@@ -300,6 +339,37 @@ def test_chain_flow_over_http_and_the_local_chain(stack):
     assert intent_status == "COMPLETED"
 
 
+def test_the_seeds_curl_commands_work_with_a_token(stack):
+    """README, "The seed's commands": history with userId, then a stand action carrying userId, as
+    the seed's Phase 3 document shows them, with the token and ids of a dev user (`devstack token --env`)."""
+    result = subprocess.run(
+        ["python", "-m", "devstack", "--data-dir", str(stack.data_dir), "token", "--env", "0x" + "45" * 20],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}"},
+    )
+    shell = dict(line.split("=", 1) for line in result.stdout.split())
+    token, user_id = shell["TOKEN"], shell["USER_ID"]
+    status, history = stack.call("GET", f"/api/history?userId={user_id}", token=token)
+    assert status == 200 and history["games"] == []
+    status, again = stack.call("GET", f"/api/history?userId={user_id}&resultFilter=win", token=token)
+    assert status == 200, again
+    while True:  # a round with a hand to stand on (a dealt blackjack ends at once)
+        status, game = stack.call("POST", "/api/game", {"betAmount": "1"}, token=token)
+        assert status == 201, game
+        if game["state"] != "ENDED" and "stand" in game["legalActions"]:
+            break
+    status, ended = stack.call(
+        "POST", "/api/game/action", {"gameId": game["id"], "action": "stand", "userId": user_id}, token=token
+    )
+    assert status == 200 and ended["state"] in ("ENDED", "PLAYER_TURN"), ended
+    status, wrong = stack.call("GET", f"/api/history?userId={'0' * 8}-0000-0000-0000-{'0' * 12}", token=token)
+    assert status == 403, wrong
+
+
+# Last: it stops the stack.
 def test_ctrl_c_stops_everything(stack):
     sqs_endpoint = stack.env["SQS_ENDPOINT_URL"]
     os.killpg(stack.proc.pid, signal.SIGINT)

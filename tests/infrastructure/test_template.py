@@ -86,3 +86,19 @@ def test_api_gateway_answers_in_the_apis_error_shape():
     responses = {k: v for k, v in responses.items() if k != "UNAUTHORIZED"}
     assert json.loads(gateway_response(responses, "UNAUTHORIZED", 'say "hi"')[2]) == {"error": 'say "hi"'}
     assert gateway_response(STACK.gateway_responses, "AUTHORIZER_CONFIGURATION_ERROR", "x")[0] == 503
+
+
+def test_every_gateway_answer_and_the_preflight_carry_cors_for_the_configured_origin():
+    """API Gateway's own answers (the authorizer's 401/403, 404, 413, 429, 5xx) and its preflight
+    name the first of AllowedOrigins, which the functions get as CORS_ALLOWED_ORIGINS."""
+    stack = load_stack(parameters={"AllowedOrigins": "https://play.example.com,https://admin.example.com"})
+    for kind in ("DEFAULT_4XX", "DEFAULT_5XX", "UNAUTHORIZED", "ACCESS_DENIED"):
+        assert kind in stack.gateway_responses
+    for kind, response in stack.gateway_responses.items():
+        assert response.headers["Access-Control-Allow-Origin"] == "https://play.example.com", kind
+        assert json.loads(response.template.replace("$context.error.messageString", '"m"'))["error"], kind
+    assert stack.cors is not None and stack.cors.allow_origin == "https://play.example.com"
+    assert {"Authorization", "Content-Type", "Idempotency-Key"} <= set(stack.cors.allow_headers.split(","))
+    assert stack.environment["CORS_ALLOWED_ORIGINS"] == "https://play.example.com,https://admin.example.com"
+    auth = RAW["Resources"]["Api"]["Properties"]["Auth"]
+    assert auth["AddDefaultAuthorizerToCorsPreflight"] is False, "a preflight carries no token"

@@ -99,6 +99,20 @@ def test_history_pages_filters_and_stats(db):
     assert stats.body == first.body["stats"]
 
 
+def test_the_result_filter_is_accepted_in_any_case(db):
+    """The seed's clients send `win`, `Win` or `ALL` as well as the documented spelling."""
+    user = make_user()
+    add_ended_games(user.id, [GameResult.WIN, GameResult.LOSE, GameResult.BLACKJACK])
+    for spelling in ("win", "Win", "WIN"):
+        page = call_api("GET", "/api/history", query={"resultFilter": spelling}, user_id=user.id)
+        assert page.status == 200 and [g["result"] for g in page.body["games"]] == ["WIN"]
+    for spelling in ("ALL", "All", "all"):
+        page = call_api("GET", "/api/history", query={"resultFilter": spelling}, user_id=user.id)
+        assert page.status == 200 and len(page.body["games"]) == 3
+    refused = call_api("GET", "/api/history", query={"resultFilter": "wins"}, user_id=user.id)
+    assert refused.status == 400 and refused.body["details"][0].startswith("resultFilter:")
+
+
 def test_history_userid_must_be_the_caller(db):
     user = make_user()
     response = call_api("GET", "/api/history", query={"userId": str(uuid.uuid4())}, user_id=user.id)

@@ -28,6 +28,7 @@ def call_api(
     raw_body: str | None = None,
     function: str = "api_app",
     authorizer: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
 ) -> ApiResponse:
     import importlib
 
@@ -39,7 +40,11 @@ def call_api(
         method,
         path,
         query={k: [v] for k, v in (query or {}).items()},
-        headers={"Content-Type": ["application/json"], "User-Agent": ["pytest"]},
+        headers={
+            "Content-Type": ["application/json"],
+            "User-Agent": ["pytest"],
+            **{k: [v] for k, v in (headers or {}).items()},
+        },
         body=raw_body if raw_body is not None else (json.dumps(body) if body is not None else None),
         authorizer=authorizer,
     )

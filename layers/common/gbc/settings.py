@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     siwe_domain: str = "localhost:3000"
     siwe_uri: str = "http://localhost:3000"
     auth_nonce_ttl_seconds: int = 300
+    # Browser origins allowed to call the API (CORS), comma-separated; the first is the page's (API
+    # Gateway's own answers, preflight included, name only it). Empty: no cross-origin access.
+    cors_allowed_origins: str = ""
 
     deposit_intent_ttl_seconds: int = 3600
     withdrawal_voucher_ttl_seconds: int = 3600
@@ -95,6 +98,10 @@ class Settings(BaseSettings):
     # (1+2+4+8+16+30+30) before the DLQ: longer than a 60 s database outage (gbc.queue.backoff).
     job_backoff_base_seconds: int = 2
     job_backoff_cap_seconds: int = 60
+
+    @property
+    def allowed_origins(self) -> tuple[str, ...]:
+        return tuple(o.strip().rstrip("/") for o in self.cors_allowed_origins.split(",") if o.strip())
 
 
 @lru_cache(maxsize=1)

@@ -1,16 +1,24 @@
 """The REST resolver every API function uses: the request guard runs before Powertools routes or
-validates anything, and every error goes through the one mapping (gbc.api.errors)."""
+validates anything, every error goes through the one mapping (gbc.api.errors), and browsers of the
+allowed origins (CORS_ALLOWED_ORIGINS) get CORS headers on every answer, refusals included."""
 
 from __future__ import annotations
 
 import functools
 from typing import Any
 
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, depends
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, depends
 from aws_lambda_powertools.event_handler.api_gateway import ResponseBuilder
 
 from gbc.api.errors import error_response, register_error_handlers
+from gbc.api.idempotency import REPLAYED_HEADER
 from gbc.api.request_guard import RequestRejected, canonical_content_type, check_request
+from gbc.settings import get_settings
+
+# What a browser may send beyond Powertools' defaults (Authorization, Content-Type, ...), and read.
+ALLOWED_HEADERS = ["Idempotency-Key"]
+EXPOSED_HEADERS = ["Retry-After", REPLAYED_HEADER]
+PREFLIGHT_MAX_AGE_S = 600
 
 
 class GuardedRestResolver(APIGatewayRestResolver):
@@ -31,7 +39,10 @@ class GuardedRestResolver(APIGatewayRestResolver):
             check_request(self.current_event.raw_event)
             canonical_content_type(self.current_event.raw_event)
         except RequestRejected as exc:
-            return self._response_builder_class(response=error_response(exc), serializer=self._serializer)
+            response = error_response(exc)
+            if self._cors is not None:  # refused before routing: Powertools adds CORS to routed answers only
+                response.headers.update(self._cors.to_dict(self.current_event.get_header_value("Origin")))
+            return self._response_builder_class(response=response, serializer=self._serializer)
         swagger = self._swagger
         if swagger is not None and self.current_event.path.startswith(swagger["path"]):
             self._swagger = None
@@ -49,8 +60,23 @@ def remember_dependency_trees() -> None:
         depends.build_dependency_tree = functools.lru_cache(maxsize=512)(depends.build_dependency_tree)
 
 
+def cors_config(origins: tuple[str, ...]) -> CORSConfig | None:
+    """Powertools' CORS for the allowed origins: an allowed Origin is echoed, any other gets no CORS
+    headers (the browser then refuses to show the answer); no origins, no CORS."""
+    if not origins:
+        return None
+    first, *more = origins
+    return CORSConfig(
+        allow_origin=first,
+        extra_origins=more,
+        allow_headers=ALLOWED_HEADERS,
+        expose_headers=EXPOSED_HEADERS,
+        max_age=PREFLIGHT_MAX_AGE_S,
+    )
+
+
 def api_resolver() -> GuardedRestResolver:
     remember_dependency_trees()
-    app = GuardedRestResolver(enable_validation=True)
+    app = GuardedRestResolver(enable_validation=True, cors=cors_config(get_settings().allowed_origins))
     register_error_handlers(app)
     return app

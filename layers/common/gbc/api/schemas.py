@@ -84,7 +84,14 @@ class WithdrawalInitiate(Request):
     wallet_address: Address = Field(alias="walletAddress")
 
 
-ResultFilter = Literal["all", "WIN", "LOSE", "PUSH", "BLACKJACK"]
+def _any_case(value: object) -> object:
+    """The seed's clients send `win` or `Win` too: any case names the same filter."""
+    if isinstance(value, str):
+        return "all" if value.lower() == "all" else value.upper()
+    return value
+
+
+ResultFilter = Annotated[Literal["all", "WIN", "LOSE", "PUSH", "BLACKJACK"], BeforeValidator(_any_case)]
 
 
 class NonceRequest(BaseModel):

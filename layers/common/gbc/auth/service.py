@@ -5,6 +5,7 @@ sign-in (with the sign-up bonus, once); a session JWT."""
 from __future__ import annotations
 
 import secrets
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
@@ -16,7 +17,7 @@ from gbc.auth.signatures import InvalidSignature, is_checksum_address, recover_p
 from gbc.auth.tokens import issue_token
 from gbc.auth.views import NonceGrant, SignedIn
 from gbc.data.models import AuthNonce, TransactionType, User
-from gbc.data.transaction import unit_of_work
+from gbc.data.transaction import UnitOfWork, unit_of_work
 from gbc.errors import DomainError
 from gbc.ledger import apply_balance_change
 from gbc.messages import AuditLogPayload
@@ -89,7 +90,6 @@ def sign_in(message_text: str, signature: str, meta: RequestMeta) -> SignedIn:
     if _recover(message_text.replace("\r\n", "\n"), signature).lower() != message.address.lower():
         raise SignInFailed("signature was not made by the message's address", field="signature")
     wallet = message.address.lower()
-    settings = get_settings()
     with unit_of_work() as uow:
         # Single use: only the first request to flip used_at gets the row back.
         used = uow.session.execute(
@@ -109,8 +109,8 @@ def sign_in(message_text: str, signature: str, meta: RequestMeta) -> SignedIn:
             insert(User).values(wallet_address=wallet).on_conflict_do_nothing().returning(User.id)
         ).first()
         user = uow.session.scalars(select(User).where(User.wallet_address == wallet)).one()
-        if created is not None and settings.signup_bonus > 0:
-            apply_balance_change(uow, user.id, TransactionType.SIGNUP_BONUS, settings.signup_bonus, f"signup:{user.id}")
+        if created is not None:
+            grant_signup_bonus(uow, user.id)
         user.last_login_at = now
         enqueue_job(
             AuditLogPayload(
@@ -127,3 +127,10 @@ def sign_in(message_text: str, signature: str, meta: RequestMeta) -> SignedIn:
         uow.session.flush()
         profile = UserProfile.from_row(user)
     return SignedIn(token=issue_token(user.id, wallet), user=profile, new_user=created is not None)
+
+
+def grant_signup_bonus(uow: UnitOfWork, user_id: uuid.UUID) -> None:
+    """A new user's SIGNUP_BONUS (once: its ledger reference is the user), when one is configured."""
+    bonus = get_settings().signup_bonus
+    if bonus > 0:
+        apply_balance_change(uow, user_id, TransactionType.SIGNUP_BONUS, bonus, f"signup:{user_id}")
