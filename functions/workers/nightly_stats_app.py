@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+# ruff: noqa: E402 - the imports below come after the collector is turned off.
+import gc
+
+# Off while the module's objects are built, then they are frozen (see api_app: ~0.1 s of a cold start).
+gc.disable()
+
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -17,3 +23,8 @@ bootstrap()
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return fan_out_recompute()
+
+
+# The import is done: what it built is frozen, and collections are back on.
+gc.freeze()
+gc.enable()

@@ -4,6 +4,12 @@ Idempotency-Keys older than a day."""
 
 from __future__ import annotations
 
+# ruff: noqa: E402 - the imports below come after the collector is turned off.
+import gc
+
+# Off while the module's objects are built, then they are frozen (see api_app: ~0.1 s of a cold start).
+gc.disable()
+
 from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -26,3 +32,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         pruned = prune_revoked(conn)
         keys = prune_idempotency_keys(conn)
     return {"sent": sent, "revocationsPruned": pruned, "idempotencyKeysPruned": keys}
+
+
+# The import is done: what it built is frozen, and collections are back on.
+gc.freeze()
+gc.enable()

@@ -6,6 +6,12 @@ jitter) before it goes back to the queue; after maxReceiveCount (8) receives the
 
 from __future__ import annotations
 
+# ruff: noqa: E402 - the imports below come after the collector is turned off.
+import gc
+
+# Off while the module's objects are built, then they are frozen (see api_app: ~0.1 s of a cold start).
+gc.disable()
+
 import time
 from typing import Any
 
@@ -74,3 +80,8 @@ def record_handler(record: SQSRecord) -> None:
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+
+
+# The import is done: what it built is frozen, and collections are back on.
+gc.freeze()
+gc.enable()

@@ -60,6 +60,44 @@ def test_the_api_function_builds_the_openapi_document_only_when_asked_for_it():
     assert "aws_lambda_powertools.event_handler.openapi.models" not in _modules_after_importing("api_app")
 
 
+def test_the_api_function_loads_the_email_validator_only_for_a_profile_edit():
+    # EmailStr (PATCH /api/user) needs email-validator (~15 ms): request and response models are
+    # built on first use (defer_build), so no other request pays it.
+    assert "email_validator" not in _top_level(_modules_after_importing("api_app"))
+
+
+@pytest.mark.parametrize("logical_id", sorted(HANDLER_MODULES))
+def test_no_function_reads_its_settings_through_pydantic_settings(logical_id: str):
+    # gbc.settings reads the environment itself: importing pydantic-settings was ~10 ms of each cold start.
+    assert "pydantic_settings" not in _top_level(_modules_after_importing(HANDLER_MODULES[logical_id]))
+
+
+_GC_PROBE = """
+import gc, importlib, json, sys
+importlib.import_module(sys.argv[1])
+print(json.dumps({"enabled": gc.isenabled(), "frozen": gc.get_freeze_count()}))
+"""
+
+
+@pytest.mark.parametrize("logical_id", sorted(HANDLER_MODULES))
+def test_every_function_freezes_what_its_import_built_and_collects_again(logical_id: str):
+    # The collector is off while a handler module is imported (its passes over the objects being
+    # built were ~0.1 s of a cold start); it must be back on for what requests create.
+    env = {**os.environ, "AWS_LAMBDA_FUNCTION_NAME": logical_id}
+    out = subprocess.run(
+        [sys.executable, "-c", _GC_PROBE, HANDLER_MODULES[logical_id]],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    state = json.loads(out.stdout.strip().splitlines()[-1])
+    how = "a handler module starts with gc.disable() and ends with gc.freeze(); gc.enable() (see api_app)"
+    assert state["enabled"] is True, how
+    assert state["frozen"] > 10_000, how
+
+
 def test_tracing_is_lambdas_and_api_gateways_own():
     raw = load_raw()
     assert raw["Globals"]["Function"]["Tracing"] == "Active"

@@ -27,7 +27,11 @@ Timestamp = Annotated[datetime, PlainSerializer(lambda t: t.isoformat(), return_
 
 
 class View(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True, frozen=True)
+    # defer_build: a view's validator and serializer are built on its first use, not at import: a
+    # cold start builds those of its own request only (and the OpenAPI document all of them).
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True, frozen=True, defer_build=True
+    )
 
     def to_json(self) -> dict[str, Any]:
         """The JSON form (what the client gets, and what the cache stores)."""

@@ -15,7 +15,8 @@ QueueName = Literal["jobs", "priority"]
 class Message(BaseModel):
     """A job's typed body. A subclass names its job type and, if not the jobs queue, its queue."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: each message type's validator is built when that type is first used, not at import.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     JOB_TYPE: ClassVar[str]
     QUEUE: ClassVar[QueueName] = "jobs"
@@ -24,7 +25,7 @@ class Message(BaseModel):
 class Job(BaseModel):
     """The envelope: {id, type, payload, createdAt}; `queue` routes it and is not part of the message."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4)
     type: str = Field(min_length=1, max_length=64)
