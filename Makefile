@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 TOOLS := .venv-tools
 # Where Lambda finds code (/opt/python for the layer, /var/task for a function), the venv finds it
 # through one .pth file: handler module paths are the same under SAM, the local stack and the tests.
-CODE_PATHS := layers/common functions/api functions/workers functions/chain_poller .
+CODE_PATHS := layers/common functions/api functions/workers functions/chain_poller functions/realtime .
 PTH := $(VENV)/lib/python3.11/site-packages/gbc-code.pth
 
 PORT ?= 3000
@@ -73,6 +73,11 @@ lint: venv
 format: venv
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+## Rewrite the committed OpenAPI document (functions/api/openapi.json) from the routes; a test fails while it drifts.
+.PHONY: openapi
+openapi: venv
+	$(PY) -m gbc.api.openapi
 
 ## cfn-lint, sam validate --lint and sam build, from the tools virtualenv (offline, no Docker).
 template-check: tools

@@ -72,7 +72,7 @@ def _prepare(stack: Stack, fresh_chain: bool) -> None:
     """Migrations and queues: what `up` and a one-off invoke both need before a handler runs. A chain
     the stack started itself is new and empty: the poller forgets what it read of the last one."""
     from devstack import migrate
-    from devstack.services import create_queues
+    from devstack.services import create_queues, create_tables
     from gbc.chain.checkpoint import forget_chain
     from gbc.data.database import get_engine
     from gbc.data.transaction import unit_of_work
@@ -81,6 +81,7 @@ def _prepare(stack: Stack, fresh_chain: bool) -> None:
     started = time.perf_counter()
     migrate.upgrade(get_engine())
     create_queues(stack, os.environ["SQS_ENDPOINT_URL"])
+    create_tables(stack, os.environ["SQS_ENDPOINT_URL"])  # the same moto server
     if fresh_chain:
         with unit_of_work() as uow:
             forget_chain(uow, get_settings().chain_id)
@@ -102,13 +103,14 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def _restart_hooks(stack: Stack, services: Services, fresh_chain: bool) -> None:
-    """What a restarted service needs besides its process: moto forgets its queues; a restarted
-    hardhat node is a new, empty chain, which the poller reads afresh (as at startup)."""
-    from devstack.services import create_queues
+    """What a restarted service needs besides its process: moto forgets its queues and tables; a
+    restarted hardhat node is a new, empty chain, which the poller reads afresh (as at startup)."""
+    from devstack.services import create_queues, create_tables
 
     if "sqs" in services.managed:
         endpoint = services.env["SQS_ENDPOINT_URL"]
         services.managed["sqs"].on_restart.append(lambda: create_queues(stack, endpoint))
+        services.managed["sqs"].on_restart.append(lambda: create_tables(stack, endpoint))
     if "chain" in services.managed and fresh_chain:
         services.managed["chain"].on_restart.append(_forget_chain)
 
@@ -159,6 +161,7 @@ def _up(args: argparse.Namespace, data_dir: Path) -> int:
     from devstack.services import local_environment, start_services
     from devstack.sqs_pump import SqsPump
     from devstack.supervisor import Supervisor
+    from devstack.websocket import LocalWebSocketApi
 
     started = time.perf_counter()
     fresh_chain = not os.environ.get("CHAIN_RPC_URL")
@@ -168,6 +171,13 @@ def _up(args: argparse.Namespace, data_dir: Path) -> int:
     try:
         stack = load_stack(sqs_endpoint=services.env["SQS_ENDPOINT_URL"], parameters=_local_parameters())
         env = local_environment(stack, services)
+        # The WebSocket API and its @connections endpoint (devstack.websocket); DynamoDB is moto's.
+        here = "127.0.0.1" if args.host in ("0.0.0.0", "::") else args.host  # noqa: S104 - a comparison
+        env.update(
+            REALTIME_URL=f"ws://{here}:{args.ws_port}",
+            REALTIME_MANAGEMENT_URL=f"http://{here}:{args.port}",
+            DYNAMODB_ENDPOINT_URL=env["SQS_ENDPOINT_URL"],
+        )
         apply_environment(env)
         _prepare(stack, fresh_chain)
         _restart_hooks(stack, services, fresh_chain)
@@ -177,6 +187,7 @@ def _up(args: argparse.Namespace, data_dir: Path) -> int:
         answers = {a.function: {"Unauthorized"} for a in stack.authorizers.values()}
         runtime = ContainerPool(stack.functions, env, size=args.containers, log=log, answers=answers)
         api = LocalApi(stack, runtime, log)
+        websocket = LocalWebSocketApi(stack, runtime, log, args.host, args.ws_port)
         scheduler = Scheduler(stack, runtime, log, speed=args.schedule_speed)
         sqs = boto3.client("sqs", endpoint_url=env["SQS_ENDPOINT_URL"], region_name="us-east-1")
         pump = SqsPump(stack, runtime, sqs, log, concurrency_cap=args.worker_concurrency)
@@ -185,15 +196,19 @@ def _up(args: argparse.Namespace, data_dir: Path) -> int:
         def app(environ: dict[str, Any], start_response: Any) -> Any:
             if control.handles(environ.get("PATH_INFO", "")):
                 return control(environ, start_response)
+            if environ.get("PATH_INFO", "").startswith("/@connections/"):
+                return websocket.management_api(environ, start_response)
             return api.wsgi_app(environ, start_response)
 
         server = serve(args.host, args.port, app)
+        websocket.start()
         pump.start()
         scheduler.start()
         (data_dir / STATE_FILE).write_text(json.dumps({"pid": os.getpid(), "port": args.port, "env": env}))
         log(f"ready in {time.perf_counter() - started:.2f}s: API on http://{args.host}:{args.port}")
         for route in stack.routes:
             log(f"  {route.method:6} {route.path:28} -> {route.function}{'' if route.authorizer else ' (public)'}")
+        log(f"  WebSocket pushes on {websocket.url} (ticket: POST /api/realtime/ticket)")
         log(f"  SQS {env['SQS_ENDPOINT_URL']}; schedules every period/{args.schedule_speed:g}; data in {data_dir}")
         log(f"  chain {env.get('CHAIN_RPC_URL')} ({chain}, id {env.get('CHAIN_ID')}); try `python -m devstack player`")
         log(f"    token {env.get('TOKEN_ADDRESS')} vault {env.get('VAULT_ADDRESS')} faucet {env.get('FAUCET_ADDRESS')}")
@@ -205,6 +220,7 @@ def _up(args: argparse.Namespace, data_dir: Path) -> int:
         finally:
             server.server_close()
             supervisor.stop()  # first: nothing is restarted while the stack stops it
+            websocket.stop()
             pump.stop()
             scheduler.stop()
             runtime.stop()
@@ -312,6 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     up = sub.add_parser("up", help="run the whole stack until Ctrl-C")
     up.add_argument("--host", default="127.0.0.1")
     up.add_argument("--port", type=int, default=int(os.environ.get("PORT", 3000)))
+    up.add_argument("--ws-port", type=int, default=int(os.environ.get("DEVSTACK_WS_PORT", 3001)))
     up.add_argument("--sqs-port", type=int, default=int(os.environ.get("DEVSTACK_SQS_PORT", 9324)))
     up.add_argument("--reset", action="store_true", help="delete the data directory first")
     up.add_argument(

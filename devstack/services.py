@@ -438,3 +438,26 @@ def create_queues(stack: Stack, endpoint: str | None) -> dict[str, str]:
     for queue in ordered:
         urls[queue.logical_id] = client.create_queue(QueueName=queue.name, Attributes=queue.attributes)["QueueUrl"]
     return urls
+
+
+def create_tables(stack: Stack, endpoint: str | None) -> dict[str, str]:
+    """Create the template's DynamoDB tables (in the moto server, beside the queues); logical id ->
+    name. A table that exists is left as it is."""
+    import boto3
+
+    client = boto3.client("dynamodb", endpoint_url=endpoint, region_name="us-east-1")
+    existing = set(client.list_tables().get("TableNames", []))
+    for table in stack.tables.values():
+        if table.name not in existing:
+            client.create_table(
+                TableName=table.name,
+                KeySchema=table.key_schema,
+                AttributeDefinitions=table.attributes,
+                BillingMode="PAY_PER_REQUEST",
+            )
+            if table.ttl_attribute:
+                client.update_time_to_live(
+                    TableName=table.name,
+                    TimeToLiveSpecification={"AttributeName": table.ttl_attribute, "Enabled": True},
+                )
+    return {logical_id: table.name for logical_id, table in stack.tables.items()}

@@ -76,6 +76,8 @@ class Resolver:
         resource = self.raw["Resources"].get(name)
         if resource and resource["Type"] == "AWS::SQS::Queue":
             return f"{self.endpoint}/{ACCOUNT}/{self.queue_name(name)}"
+        if resource and resource["Type"] == "AWS::DynamoDB::Table":
+            return self.resolve(resource["Properties"]["TableName"])
         raise Unresolvable(name)
 
     def _get_att(self, logical_id: str, attribute: str) -> Any:
@@ -187,6 +189,27 @@ class Cors:
 
 
 @dataclass(frozen=True)
+class WebSocketRoute:
+    """A route of a WebSocket API ($connect, $disconnect, an action): the function it invokes, and
+    whether the function's answer goes back to the client (a route response)."""
+
+    key: str
+    function: str
+    answers: bool
+
+
+@dataclass(frozen=True)
+class Table:
+    """A DynamoDB table: what create_table needs, and its TTL attribute."""
+
+    logical_id: str
+    name: str
+    key_schema: list[dict[str, str]]
+    attributes: list[dict[str, str]]
+    ttl_attribute: str | None
+
+
+@dataclass(frozen=True)
 class Queue:
     logical_id: str
     name: str
@@ -223,6 +246,8 @@ class Stack:
     resolver: Resolver
     gateway_responses: dict[str, GatewayResponse] = field(default_factory=dict)
     cors: Cors | None = None
+    tables: dict[str, Table] = field(default_factory=dict)
+    websocket_routes: dict[str, WebSocketRoute] = field(default_factory=dict)
 
 
 def _static(value: Any, resolver: Resolver) -> str:
@@ -267,11 +292,21 @@ def load_stack(path: Path = TEMPLATE, parameters: dict[str, Any] | None = None, 
     default_authorizer: dict[str, str | None] = {}
     gateway_responses: dict[str, GatewayResponse] = {}
     cors: Cors | None = None
+    tables: dict[str, Table] = {}
 
     for logical_id, resource in resources.items():
         props = resource.get("Properties", {})
         if resource["Type"] == "AWS::SQS::Queue":
             queues[logical_id] = Queue(logical_id, resolver.queue_name(logical_id), _queue_attributes(props, resolver))
+        elif resource["Type"] == "AWS::DynamoDB::Table":
+            ttl = props.get("TimeToLiveSpecification", {})
+            tables[logical_id] = Table(
+                logical_id,
+                str(resolver.resolve(props["TableName"])),
+                props["KeySchema"],
+                props["AttributeDefinitions"],
+                ttl.get("AttributeName") if ttl.get("Enabled") else None,
+            )
         elif resource["Type"] == "AWS::Serverless::Api":
             auth = props.get("Auth", {})
             default_authorizer[logical_id] = auth.get("DefaultAuthorizer")
@@ -334,6 +369,38 @@ def load_stack(path: Path = TEMPLATE, parameters: dict[str, Any] | None = None, 
                 event_input = json.loads(ep["Input"]) if "Input" in ep else None
                 schedules.append(Schedule(f"{logical_id}.{event_name}", logical_id, expression, event_input))
 
+    websocket_routes = _websocket_routes(resources)
     return Stack(
-        functions, routes, authorizers, queues, mappings, schedules, environment, resolver, gateway_responses, cors
+        functions,
+        routes,
+        authorizers,
+        queues,
+        mappings,
+        schedules,
+        environment,
+        resolver,
+        gateway_responses,
+        cors,
+        tables,
+        websocket_routes,
     )
+
+
+def _websocket_routes(resources: dict[str, Any]) -> dict[str, WebSocketRoute]:
+    """AWS::ApiGatewayV2::Route -> its integration (Target: integrations/${Integration}) -> the
+    function in the integration's URI (${Function.Arn})."""
+    routes: dict[str, WebSocketRoute] = {}
+    for resource in resources.values():
+        if resource["Type"] != "AWS::ApiGatewayV2::Route":
+            continue
+        props = resource["Properties"]
+        target = props.get("Target", {}).get("Fn::Sub", "")
+        integration = re.search(r"\$\{(\w+)\}", target)
+        if integration is None:
+            continue
+        uri = resources[integration.group(1)]["Properties"]["IntegrationUri"].get("Fn::Sub", "")
+        function = re.search(r"\$\{(\w+)\.Arn\}", uri)
+        if function is not None:
+            key = props["RouteKey"]
+            routes[key] = WebSocketRoute(key, function.group(1), "RouteResponseSelectionExpression" in props)
+    return routes

@@ -61,6 +61,7 @@ def reset_clients() -> None:
     from gbc.data import transaction
     from gbc.data.database import get_engine
     from gbc.queue.sqs import sqs_client
+    from gbc.realtime import notifier, pushes, store
     from gbc.settings import get_settings
 
     if get_engine.cache_info().currsize:
@@ -72,6 +73,9 @@ def reset_clients() -> None:
         redis_client,
         redis_probe_client,
         sqs_client,
+        store._client,
+        pushes._queue_url,
+        notifier._management,
     ):
         cached.cache_clear()
 
@@ -178,21 +182,28 @@ def sqs_queues() -> Iterator[dict[str, str]]:
     """A fresh moto SQS per test, with the template's queues (names, attributes, redrive policies)."""
     from moto import mock_aws
 
-    from devstack.services import create_queues
+    from devstack.services import create_queues, create_tables
     from devstack.template import load_stack
 
     with mock_aws():
         stack = load_stack(sqs_endpoint=MOTO_SQS_ENDPOINT)
         urls = create_queues(stack, None)
+        tables = create_tables(stack, None)  # the realtime table, in the same moto
         os.environ.update(
             JOBS_QUEUE_URL=urls["JobsQueue"],
             PRIORITY_QUEUE_URL=urls["PriorityQueue"],
             JOBS_DLQ_URL=urls["JobsDLQ"],
             PRIORITY_DLQ_URL=urls["PriorityDLQ"],
+            EVENTS_QUEUE_URL=urls["EventsQueue"],
+            REALTIME_TABLE=tables["RealtimeTable"],
+            REALTIME_URL="ws://127.0.0.1:3001",
         )
         from gbc.queue.sqs import sqs_client
+        from gbc.realtime import pushes, store
+        from gbc.settings import get_settings
 
-        sqs_client.cache_clear()
+        for cached in (get_settings, sqs_client, store._client, pushes._queue_url):
+            cached.cache_clear()
         yield urls
 
 

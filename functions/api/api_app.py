@@ -16,7 +16,7 @@ from typing import Any
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from api_routes import game, health, history, leaderboard, session, store, user, wallet
+from api_routes import docs, game, health, history, leaderboard, realtime, session, store, user, wallet
 from gbc.after_response import after_the_response
 from gbc.api.resolver import api_resolver
 from gbc.bootstrap import bootstrap
@@ -26,9 +26,10 @@ from gbc.observability import logger, metrics
 bootstrap()
 
 app = api_resolver()
-for module in (health, game, history, leaderboard, wallet, store, user, session):
+for module in (health, game, history, leaderboard, wallet, store, user, session, realtime):
     app.include_router(module.router)
-app.swagger_on_first_use(path="/api/docs", title="GBC Blackjack API", version="0.1.0")
+# GET /api/docs: the committed OpenAPI document (written by `python -m gbc.api.openapi`).
+app.include_router(docs.router)
 
 
 # Outermost: the outbox's delivery runs after the response (gbc.after_response).

@@ -62,7 +62,12 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     env = {
         k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "SQS_ENDPOINT_URL", "JWT_SECRET")
     }
-    env.update(DEVSTACK_DATA_DIR=str(data_dir), DEVSTACK_SQS_PORT=str(_free_port()), PORT=str(port))
+    env.update(
+        DEVSTACK_DATA_DIR=str(data_dir),
+        DEVSTACK_SQS_PORT=str(_free_port()),
+        DEVSTACK_WS_PORT=str(_free_port()),
+        PORT=str(port),
+    )
     log = data_dir / "stack.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(
@@ -339,11 +344,10 @@ def test_chain_flow_over_http_and_the_local_chain(stack):
     assert intent_status == "COMPLETED"
 
 
-def test_the_seeds_curl_commands_work_with_a_token(stack):
-    """README, "The seed's commands": history with userId, then a stand action carrying userId, as
-    the seed's Phase 3 document shows them, with the token and ids of a dev user (`devstack token --env`)."""
+def _dev_user(stack: Stack, wallet: str) -> tuple[str, str]:
+    """(token, user id) of a dev user, as `devstack token --env` prints them."""
     result = subprocess.run(
-        ["python", "-m", "devstack", "--data-dir", str(stack.data_dir), "token", "--env", "0x" + "45" * 20],
+        ["python", "-m", "devstack", "--data-dir", str(stack.data_dir), "token", "--env", wallet],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -351,7 +355,123 @@ def test_the_seeds_curl_commands_work_with_a_token(stack):
         env={**os.environ, "PATH": f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}"},
     )
     shell = dict(line.split("=", 1) for line in result.stdout.split())
-    token, user_id = shell["TOKEN"], shell["USER_ID"]
+    return shell["TOKEN"], shell["USER_ID"]
+
+
+def _connect(url: str, ticket: str | None) -> Any:
+    from websockets.sync.client import connect
+
+    return connect(url if ticket is None else f"{url}?ticket={ticket}", open_timeout=10)
+
+
+def _pushes_until(ws: Any, wanted: set[str], timeout: float = 15) -> dict[str, dict[str, Any]]:
+    got: dict[str, dict[str, Any]] = {}
+    deadline = time.monotonic() + timeout
+    while not wanted <= set(got):
+        left = deadline - time.monotonic()
+        assert left > 0, f"pushes received: {sorted(got)}; waiting for {sorted(wanted - set(got))}"
+        event = json.loads(ws.recv(timeout=left))
+        got[event["type"]] = event
+    return got
+
+
+def _play_to_the_end(stack: Stack, token: str) -> dict[str, Any]:
+    status, game = stack.call("POST", "/api/game", {"betAmount": "1"}, token=token)
+    assert status == 201, game
+    while game["state"] != "ENDED":
+        status, game = stack.call("POST", "/api/game/action", {"gameId": game["id"], "action": "stand"}, token=token)
+        assert status == 200, game
+    return game
+
+
+def test_a_ticket_opens_the_push_stream_and_a_round_pushes_its_end_and_the_balance(stack):
+    token = _token(stack, "0x" + "46" * 20)
+    status, grant = stack.call("POST", "/api/realtime/ticket", token=token)
+    assert status == 201 and grant["url"].startswith("ws://") and len(grant["ticket"]) >= 32, grant
+    with _connect(grant["url"], grant["ticket"]) as ws:
+        ws.send(json.dumps({"action": "ping"}))
+        assert json.loads(ws.recv(timeout=10))["type"] == "pong"
+        game = _play_to_the_end(stack, token)
+        pushes = _pushes_until(ws, {"game.ended", "balance.changed"})
+    assert pushes["game.ended"]["data"]["game"]["id"] == game["id"]
+    assert pushes["game.ended"]["data"]["game"]["result"] == game["result"]
+    assert set(pushes["balance.changed"]) == {"type", "data", "at"}
+    _, wallet = stack.call("GET", "/api/wallet", token=token)
+    assert pushes["balance.changed"]["data"]["balance"] in (wallet["balance"], "99"), "the bet, or the settlement"
+
+
+def test_a_reused_expired_or_unknown_ticket_is_refused(stack):
+    import boto3
+    from websockets.exceptions import InvalidStatus
+
+    token, user_id = _dev_user(stack, "0x" + "47" * 20)
+    _, grant = stack.call("POST", "/api/realtime/ticket", token=token)
+    with _connect(grant["url"], grant["ticket"]):
+        pass
+    for ticket in (grant["ticket"], "not-a-ticket", None):  # used once already; never issued; none
+        with pytest.raises(InvalidStatus) as refused:
+            _connect(grant["url"], ticket)
+        assert refused.value.response.status_code == 401
+    # An expired ticket: what issue_ticket writes, past its expiry.
+    env = stack.env
+    table = boto3.client("dynamodb", endpoint_url=env["SQS_ENDPOINT_URL"], region_name="us-east-1")
+    table.put_item(
+        TableName=env["REALTIME_TABLE"],
+        Item={
+            "pk": {"S": "ticket#expired-ticket-0123456789abcdef"},
+            "sk": {"S": "ticket"},
+            "userId": {"S": user_id},
+            "expiresAt": {"N": str(int(time.time()) - 1)},
+        },
+    )
+    with pytest.raises(InvalidStatus) as refused:
+        _connect(grant["url"], "expired-ticket-0123456789abcdef")
+    assert refused.value.response.status_code == 401
+
+
+def test_a_gone_connection_is_pruned_when_a_push_meets_it(stack):
+    import boto3
+
+    token, user_id = _dev_user(stack, "0x" + "48" * 20)
+    env = stack.env
+    table = boto3.client("dynamodb", endpoint_url=env["SQS_ENDPOINT_URL"], region_name="us-east-1")
+    gone = "Z29uZS1jb25u"  # a connection the WebSocket API no longer has (closed without $disconnect)
+    for item in (
+        {"pk": {"S": f"user#{user_id}"}, "sk": {"S": f"conn#{gone}"}},
+        {"pk": {"S": f"conn#{gone}"}, "sk": {"S": "conn"}, "userId": {"S": user_id}},
+    ):
+        table.put_item(TableName=env["REALTIME_TABLE"], Item={**item, "expiresAt": {"N": str(int(time.time()) + 600)}})
+    _, grant = stack.call("POST", "/api/realtime/ticket", token=token)
+    with _connect(grant["url"], grant["ticket"]) as ws:
+        _play_to_the_end(stack, token)
+        _pushes_until(ws, {"game.ended"})  # the live connection got it; the gone one met a 410
+        deadline = time.monotonic() + 10
+        while True:
+            left = table.query(
+                TableName=env["REALTIME_TABLE"],
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": {"S": f"user#{user_id}"}},
+            )["Items"]
+            if [i["sk"]["S"] for i in left] == [f"conn#{c}" for c in _live(left, gone)]:
+                break
+            assert time.monotonic() < deadline, left
+            time.sleep(0.2)
+    assert (
+        table.get_item(TableName=env["REALTIME_TABLE"], Key={"pk": {"S": f"conn#{gone}"}, "sk": {"S": "conn"}}).get(
+            "Item"
+        )
+        is None
+    )
+
+
+def _live(items: list[dict[str, Any]], gone: str) -> list[str]:
+    return [i["sk"]["S"].removeprefix("conn#") for i in items if i["sk"]["S"] != f"conn#{gone}"]
+
+
+def test_the_seeds_curl_commands_work_with_a_token(stack):
+    """README, "The seed's commands": history with userId, then a stand action carrying userId, as
+    the seed's Phase 3 document shows them, with the token and ids of a dev user (`devstack token --env`)."""
+    token, user_id = _dev_user(stack, "0x" + "45" * 20)
     status, history = stack.call("GET", f"/api/history?userId={user_id}", token=token)
     assert status == 200 and history["games"] == []
     status, again = stack.call("GET", f"/api/history?userId={user_id}&resultFilter=win", token=token)

@@ -53,10 +53,29 @@ def test_each_queue_has_a_dlq_after_eight_receives():
 
 
 def test_workers_report_partial_batch_failures():
-    assert {m.queue for m in STACK.mappings} == {"JobsQueue", "PriorityQueue"}
+    readers = {m.queue: m.function for m in STACK.mappings}
+    assert readers == {
+        "JobsQueue": "WorkerFunction",
+        "PriorityQueue": "WorkerFunction",
+        "EventsQueue": "NotifierFunction",
+    }
     for mapping in STACK.mappings:
-        assert mapping.report_failures and mapping.function == "WorkerFunction"
+        assert mapping.report_failures
         assert 2 <= mapping.max_concurrency <= 10
+    events = json.loads(STACK.queues["EventsQueue"].attributes["RedrivePolicy"])
+    assert events["deadLetterTargetArn"].endswith("-events-dlq"), "a push that keeps failing stops"
+
+
+def test_the_realtime_functions_run_outside_the_vpc_and_the_websocket_routes_reach_them():
+    for name in ("RealtimeFunction", "NotifierFunction"):
+        vpc = RAW["Resources"][name]["Properties"]["VpcConfig"]
+        assert vpc == {"SubnetIds": [], "SecurityGroupIds": []}, name
+    assert {key: r.function for key, r in STACK.websocket_routes.items()} == {
+        "$connect": "RealtimeFunction",
+        "$disconnect": "RealtimeFunction",
+        "ping": "RealtimeFunction",
+    }
+    assert STACK.tables["RealtimeTable"].ttl_attribute == "expiresAt"
 
 
 def test_schedules():

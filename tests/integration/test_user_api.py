@@ -62,5 +62,6 @@ def test_openapi_document_lists_the_routes(db):
     assert "patch" in paths["/api/user"]
     # The caller, their session and the sender are dependencies, not parameters of the request.
     assert [p["name"] for p in paths["/api/wallet"]["get"]["parameters"]] == ["userId"]
-    assert "parameters" not in paths["/api/user"]["patch"] and "parameters" not in paths["/api/auth/logout"]["post"]
+    assert [p["name"] for p in paths["/api/user"]["patch"].get("parameters", [])] == ["Idempotency-Key"]
+    assert "parameters" not in paths["/api/auth/logout"]["post"]
     assert [p["name"] for p in paths["/api/game/{gameId}"]["get"]["parameters"]] == ["gameId"]

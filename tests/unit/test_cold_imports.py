@@ -56,7 +56,8 @@ def test_no_function_imports_the_xray_sdk(logical_id: str):
 
 
 def test_the_api_function_builds_the_openapi_document_only_when_asked_for_it():
-    # Powertools' OpenAPI models (~30 ms to import) are for /api/docs alone (GuardedRestResolver.swagger_on_first_use).
+    # Powertools' OpenAPI models (~30 ms to import) are for /api/docs alone, served from the committed
+    # document (api_routes/docs.py).
     assert "aws_lambda_powertools.event_handler.openapi.models" not in _modules_after_importing("api_app")
 
 

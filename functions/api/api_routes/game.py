@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from gbc.api.idempotency import idempotent
 from gbc.api.identity import CallerId, same_user
-from gbc.api.responses import IDEMPOTENT, SIGNED_IN, WITH_BODY, documented
+from gbc.api.responses import BEARER, IDEMPOTENT, SIGNED_IN, WITH_BODY, documented
 from gbc.api.schemas import GameAction, GameCreate
 from gbc.game import service
 from gbc.game.views import GameView, PlayView, VerifyView
@@ -17,17 +17,25 @@ from gbc.game.views import GameView, PlayView, VerifyView
 router = APIGatewayRouter()
 
 NO_GAME = "no such game for this user"
-PLAY = dict(
-    _404=NO_GAME,
-    _409="game over, action not allowed now, another action in progress, or one game at a time (details.gameId)",
-)
+IN_PROGRESS = "or a request with this Idempotency-Key is still in progress"
 
 
 @router.post(
     "/api/game",
     summary="Place a bet and deal",
     tags=["game"],
-    responses=documented(201, 402, 404, 409, *SIGNED_IN, *WITH_BODY, *IDEMPOTENT, _201="dealt", **PLAY),
+    responses=documented(
+        201,
+        402,
+        404,
+        *SIGNED_IN,
+        *WITH_BODY,
+        *IDEMPOTENT,
+        _201="dealt",
+        _404="the user no longer exists",
+        _409=f"one game at a time (details.gameId names the open game), {IN_PROGRESS}",
+    ),
+    security=BEARER,
     middlewares=[idempotent],
 )
 def create_game(caller: CallerId, body: GameCreate) -> Response[PlayView]:
@@ -39,7 +47,17 @@ def create_game(caller: CallerId, body: GameCreate) -> Response[PlayView]:
     "/api/game/action",
     summary="Play an action; the round settles when it ends",
     tags=["game"],
-    responses=documented(200, 402, 404, 409, *SIGNED_IN, *WITH_BODY, *IDEMPOTENT, **PLAY),
+    responses=documented(
+        200,
+        402,
+        404,
+        *SIGNED_IN,
+        *WITH_BODY,
+        *IDEMPOTENT,
+        _404=NO_GAME,
+        _409=f"game over, action not allowed now (details.legalActions), another action in progress, {IN_PROGRESS}",
+    ),
+    security=BEARER,
     middlewares=[idempotent],
 )
 def game_action(caller: CallerId, body: GameAction) -> PlayView:
@@ -55,6 +73,7 @@ def game_action(caller: CallerId, body: GameAction) -> PlayView:
     summary="The caller's unfinished game (to resume one whose response was lost)",
     tags=["game"],
     responses=documented(200, 404, *SIGNED_IN, _404="no active game"),
+    security=BEARER,
 )
 def get_active_game(caller: CallerId) -> GameView:
     return service.active_game(caller)
@@ -65,6 +84,7 @@ def get_active_game(caller: CallerId) -> GameView:
     summary="A game, with the fairness reveal once ended",
     tags=["game"],
     responses=documented(200, 404, *SIGNED_IN, _404=NO_GAME),
+    security=BEARER,
 )
 def get_game(caller: CallerId, gameId: Annotated[uuid.UUID, Path()]) -> GameView:
     return service.get_game(caller, gameId)
@@ -75,6 +95,7 @@ def get_game(caller: CallerId, gameId: Annotated[uuid.UUID, Path()]) -> GameView
     summary="Re-derive an ended game's shoe from its revealed seeds",
     tags=["game"],
     responses=documented(200, 404, 409, *SIGNED_IN, _404=NO_GAME, _409="the game has not ended"),
+    security=BEARER,
 )
 def verify_game(caller: CallerId, gameId: Annotated[uuid.UUID, Path()]) -> VerifyView:
     return service.verify_game(caller, gameId)

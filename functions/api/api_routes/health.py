@@ -12,7 +12,9 @@ router = APIGatewayRouter()
 # The 503 of this route is the report itself (the database is down), not an error body.
 RESPONSES = documented(200, _200="ok, or degraded (what is down listed in failing)")
 RESPONSES[503] = OpenAPIResponse(
-    description="the database is unreachable (the report says so)", content={JSON: {"model": HealthReport}}
+    description="the database is unreachable (the report says so)",
+    content={JSON: {"model": HealthReport}},
+    headers={"Retry-After": {"description": "seconds to wait before asking again", "schema": {"type": "integer"}}},
 )
 
 

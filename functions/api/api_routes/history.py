@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from gbc.api.identity import CallerId, same_user
-from gbc.api.responses import SIGNED_IN, documented
+from gbc.api.responses import BEARER, SIGNED_IN, documented
 from gbc.api.schemas import ResultFilter
 from gbc.history import service
 from gbc.history.views import HistoryPage
@@ -21,6 +21,7 @@ router = APIGatewayRouter()
     summary="Ended games, newest first, with the user's stats",
     tags=["history"],
     responses=documented(200, *SIGNED_IN),
+    security=BEARER,
 )
 def get_history(
     caller: CallerId,
@@ -33,7 +34,11 @@ def get_history(
 
 
 @router.get(
-    "/api/stats", summary="The user's precomputed stats", tags=["history"], responses=documented(200, *SIGNED_IN)
+    "/api/stats",
+    summary="The user's precomputed stats",
+    tags=["history"],
+    responses=documented(200, *SIGNED_IN),
+    security=BEARER,
 )
 def get_stats(caller: CallerId, userId: Annotated[uuid.UUID | None, Query()] = None) -> UserStats:
     return service.user_stats(same_user(caller, userId))

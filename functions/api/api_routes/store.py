@@ -5,7 +5,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from gbc.api.idempotency import idempotent
 from gbc.api.identity import CallerId, same_user
-from gbc.api.responses import IDEMPOTENT, SIGNED_IN, WITH_BODY, documented
+from gbc.api.responses import BEARER, IDEMPOTENT, SIGNED_IN, WITH_BODY, documented
 from gbc.api.schemas import StorePurchase
 from gbc.store import service
 from gbc.store.views import Catalog, PurchaseReceipt
@@ -22,7 +22,10 @@ def get_items() -> Catalog:
     "/api/store/purchase",
     summary="Buy an item with the in-game balance",
     tags=["store"],
-    responses=documented(201, 402, 404, *SIGNED_IN, *WITH_BODY, *IDEMPOTENT, _404="no such item"),
+    responses=documented(
+        201, 402, 404, *SIGNED_IN, *WITH_BODY, *IDEMPOTENT, _404="no such item, or the user no longer exists"
+    ),
+    security=BEARER,
     middlewares=[idempotent],
 )
 def post_purchase(caller: CallerId, body: StorePurchase) -> Response[PurchaseReceipt]:

@@ -4,7 +4,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from gbc.api.idempotency import idempotent
 from gbc.api.identity import CallerId, Sender, same_user
-from gbc.api.responses import IDEMPOTENT, SIGNED_IN, WITH_BODY, documented
+from gbc.api.responses import BEARER, IDEMPOTENT, SIGNED_IN, WITH_BODY, documented
 from gbc.api.schemas import UserUpdate
 from gbc.users.service import update_user
 from gbc.users.views import UserProfile
@@ -17,8 +17,16 @@ router = APIGatewayRouter()
     summary="Update username, email or settings",
     tags=["user"],
     responses=documented(
-        200, 409, *SIGNED_IN, *WITH_BODY, *IDEMPOTENT, _200="the updated user", _409="username or email taken"
+        200,
+        404,
+        *SIGNED_IN,
+        *WITH_BODY,
+        *IDEMPOTENT,
+        _200="the updated user",
+        _404="the user no longer exists",
+        _409="username or email taken, or a request with this Idempotency-Key is still in progress",
     ),
+    security=BEARER,
     middlewares=[idempotent],
 )
 def patch_user(caller: CallerId, sender: Sender, update: UserUpdate) -> UserProfile:

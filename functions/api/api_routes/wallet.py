@@ -9,7 +9,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from gbc.api.idempotency import idempotent
 from gbc.api.identity import CallerId, same_user
-from gbc.api.responses import IDEMPOTENT, SIGNED_IN, WITH_BODY, documented
+from gbc.api.responses import BEARER, DESCRIPTIONS, IDEMPOTENT, SIGNED_IN, WITH_BODY, documented
 from gbc.api.schemas import DepositInitiate, WithdrawalInitiate
 from gbc.wallet import service
 from gbc.wallet.views import DepositInstructions, TransactionsPage, WalletSummary, WithdrawalHold
@@ -21,7 +21,8 @@ router = APIGatewayRouter()
     "/api/wallet",
     summary="Balance, totals and pending withdrawals",
     tags=["wallet"],
-    responses=documented(200, *SIGNED_IN),
+    responses=documented(200, 404, *SIGNED_IN, _404="the user no longer exists"),
+    security=BEARER,
 )
 def get_wallet(caller: CallerId, userId: Annotated[uuid.UUID | None, Query()] = None) -> WalletSummary:
     return service.wallet_summary(same_user(caller, userId))
@@ -32,6 +33,7 @@ def get_wallet(caller: CallerId, userId: Annotated[uuid.UUID | None, Query()] = 
     summary="The ledger, newest first in its strict order",
     tags=["wallet"],
     responses=documented(200, *SIGNED_IN),
+    security=BEARER,
 )
 def get_transactions(
     caller: CallerId,
@@ -47,6 +49,7 @@ def get_transactions(
     summary="A deposit intent: where and how to deposit on chain",
     tags=["wallet"],
     responses=documented(201, *SIGNED_IN, *WITH_BODY, *IDEMPOTENT),
+    security=BEARER,
     middlewares=[idempotent],
 )
 def post_deposit(caller: CallerId, body: DepositInitiate) -> Response[DepositInstructions]:
@@ -58,7 +61,17 @@ def post_deposit(caller: CallerId, body: DepositInitiate) -> Response[DepositIns
     "/api/withdraw",
     summary="Hold the amount and return a signed voucher for the vault",
     tags=["wallet"],
-    responses=documented(201, 402, *SIGNED_IN, *WITH_BODY, *IDEMPOTENT, _400="validation failed, or not your wallet"),
+    responses=documented(
+        201,
+        402,
+        404,
+        *SIGNED_IN,
+        *WITH_BODY,
+        *IDEMPOTENT,
+        _400=f"{DESCRIPTIONS[400]}; or walletAddress is not the signed-in wallet",
+        _404="the user no longer exists",
+    ),
+    security=BEARER,
     middlewares=[idempotent],
 )
 def post_withdraw(caller: CallerId, body: WithdrawalInitiate) -> Response[WithdrawalHold]:

@@ -1,10 +1,11 @@
 """What every function wires once at import, before it handles anything (cosmicpython's bootstrap):
-the job fallback and the cache's subscribers to the domain's events."""
+the job fallback, and the subscribers to the domain's events: the cache and the realtime pushes."""
 
 from __future__ import annotations
 
 from gbc.cache import sync
 from gbc.jobs import install_direct_processing
+from gbc.realtime import pushes
 
 
 def bootstrap() -> None:
@@ -12,3 +13,5 @@ def bootstrap() -> None:
     install_direct_processing()
     # After each commit, the cached queries follow what the transaction changed (gbc.events).
     sync.install()
+    # After each commit, what a player's browser should hear of goes to the events queue.
+    pushes.install()

@@ -41,6 +41,7 @@ class WithdrawalChanged:
     """A withdrawal changed state without moving the balance (paid on chain, or a reorg undid it)."""
 
     user_id: uuid.UUID
+    withdrawal: dict[str, Any] | None = None  # {"id", "status", "amount", "txHash"} once paid on chain
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,8 +74,24 @@ class UserChanged:
     renamed: bool
 
 
-Event = BalanceChanged | WithdrawalChanged | GameEnded | StatsChanged | UserChanged
-EVENT_TYPES: tuple[type[Event], ...] = (BalanceChanged, WithdrawalChanged, GameEnded, StatsChanged, UserChanged)
+@dataclass(frozen=True, slots=True)
+class DepositSeen:
+    """The poller stored a Deposit log (confirmed, not yet credited): the seed's optimistic event."""
+
+    account: str  # the depositor's address, lower case
+    amount: Decimal
+    tx_hash: str
+
+
+Event = BalanceChanged | WithdrawalChanged | GameEnded | StatsChanged | UserChanged | DepositSeen
+EVENT_TYPES: tuple[type[Event], ...] = (
+    BalanceChanged,
+    WithdrawalChanged,
+    GameEnded,
+    StatsChanged,
+    UserChanged,
+    DepositSeen,
+)
 When = Literal["committed", "outcome_unknown"]
 Subscriber = Callable[[list[Any]], None]
 

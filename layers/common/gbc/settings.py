@@ -51,6 +51,15 @@ class Settings(BaseModel):
     priority_queue_url: str | None = None
     jobs_dlq_url: str | None = None
     priority_dlq_url: str | None = None
+    # Realtime pushes (gbc.realtime): the queue the notifier reads, the table of tickets and
+    # connections (DynamoDB: the notifier runs outside the VPC), the WebSocket URL clients connect
+    # to and the @connections endpoint the notifier posts to.
+    events_queue_url: str | None = None
+    realtime_table: str | None = None
+    dynamodb_endpoint_url: str | None = None
+    realtime_url: str | None = None
+    realtime_management_url: str | None = None
+    realtime_ticket_ttl_seconds: int = 30
 
     jwt_secret: SecretStr | None = None
     jwt_secret_arn: str | None = None

@@ -5,7 +5,6 @@ allowed origins (CORS_ALLOWED_ORIGINS) get CORS headers on every answer, refusal
 from __future__ import annotations
 
 import functools
-from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, depends
 from aws_lambda_powertools.event_handler.api_gateway import ResponseBuilder
@@ -22,17 +21,7 @@ PREFLIGHT_MAX_AGE_S = 600
 
 
 class GuardedRestResolver(APIGatewayRestResolver):
-    _swagger: dict[str, Any] | None = None
-
-    def swagger_on_first_use(self, path: str, **options: Any) -> None:
-        """`enable_swagger`, done by the first request for the document: it imports Powertools'
-        OpenAPI models (~30 ms), which no other request needs, so the cold start does not pay it."""
-        self._swagger = {"path": path, **options}
-
-    @property
-    def pending_docs_path(self) -> str | None:
-        """The document's route while it is not set up yet (GET, as enable_swagger registers it)."""
-        return None if self._swagger is None else str(self._swagger["path"])
+    # No enable_swagger: the OpenAPI document is generated ahead and served as a file (gbc.api.openapi).
 
     def _resolve(self) -> ResponseBuilder:
         try:
@@ -41,12 +30,8 @@ class GuardedRestResolver(APIGatewayRestResolver):
         except RequestRejected as exc:
             response = error_response(exc)
             if self._cors is not None:  # refused before routing: Powertools adds CORS to routed answers only
-                response.headers.update(self._cors.to_dict(self.current_event.get_header_value("Origin")))
+                response.headers.update(self._cors.to_dict(self.current_event.headers.get("Origin")))
             return self._response_builder_class(response=response, serializer=self._serializer)
-        swagger = self._swagger
-        if swagger is not None and self.current_event.path.startswith(swagger["path"]):
-            self._swagger = None
-            self.enable_swagger(**swagger)
         return super()._resolve()
 
 

@@ -27,6 +27,7 @@ from gbc.data.models import TransactionType
 from gbc.events import (
     EVENT_TYPES,
     BalanceChanged,
+    DepositSeen,
     Event,
     GameEnded,
     StatsChanged,
@@ -145,7 +146,8 @@ def _families(event: Event) -> Families:
 
 def outcome_unknown(events: list[Event]) -> None:
     """The cached copies of what the transaction touched are unknown, not updated: unreachable."""
-    for user_id, touched in _by_user(events).items():
+    cached = [e for e in events if not isinstance(e, DepositSeen)]  # nothing cached is derived from it
+    for user_id, touched in _by_user(cached).items():
         families = tuple(dict.fromkeys(f for e in touched for f in _families(e)))
         invalidate_user_caches(user_id, families)
     if any(isinstance(e, UserChanged) and e.renamed for e in events):

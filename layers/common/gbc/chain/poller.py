@@ -24,6 +24,7 @@ from gbc.chain.reorg import record_blocks, rewind
 from gbc.chain.rpc import BlockHeader, JsonRpcClient, RpcError
 from gbc.data.models import ChainEvent, ChainEventStatus
 from gbc.data.transaction import UnitOfWork, unit_of_work
+from gbc.events import DepositSeen
 from gbc.observability import logger, metrics
 from gbc.queue.outbox import enqueue_job
 from gbc.settings import Settings, get_settings
@@ -241,5 +242,7 @@ class ChainPoller:
                     nonce=event.nonce,
                 )
                 enqueue_job(payload, uow)
+                if event.spec.name == "Deposit":
+                    uow.record(DepositSeen(account=event.account.lower(), amount=event.amount, tx_hash=tx_hash))
                 stored += 1
         return stored

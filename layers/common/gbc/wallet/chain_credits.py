@@ -27,6 +27,7 @@ from gbc.errors import Conflict, InsufficientBalance, NotFound
 from gbc.events import WithdrawalChanged
 from gbc.ledger import apply_balance_change, find_entry
 from gbc.messages import ChainEventPayload
+from gbc.money import money_str
 from gbc.observability import logger, metrics
 
 CREDIT_OF_EVENT = {"Deposit": TransactionType.DEPOSIT, "FaucetClaim": TransactionType.FAUCET}
@@ -167,7 +168,13 @@ def complete_withdrawal(uow: UnitOfWork, payload: ChainEventPayload) -> bool:
     withdrawal.status = WithdrawalStatus.COMPLETED
     withdrawal.tx_hash = payload.tx_hash.lower()
     withdrawal.completed_at = datetime.now(UTC)
-    uow.record(WithdrawalChanged(user_id=withdrawal.user_id))  # no longer pending
+    paid = {
+        "id": str(withdrawal.id),
+        "status": "COMPLETED",
+        "amount": money_str(withdrawal.amount),
+        "txHash": withdrawal.tx_hash,
+    }
+    uow.record(WithdrawalChanged(user_id=withdrawal.user_id, withdrawal=paid))  # no longer pending
     logger.info(
         f"[Worker] Processed withdrawal: {payload.amount} GBC for user {withdrawal.user_id}",
         extra={"nonce": payload.nonce},

@@ -1,0 +1,104 @@
+"""The domain's committed events as push messages `{userId, type, data, at}`, sent to the events
+queue after the response (gbc.after_response): the notifier function delivers them.
+
+    BalanceChanged       balance.changed  {balance, entry}; and deposit.credited / faucet.credited
+    GameEnded            game.ended       {game}: the ended game's view
+    WithdrawalChanged    withdrawal.completed {withdrawal}, once paid on chain
+    DepositSeen          deposit.seen     {amount, txHash}: the poller stored the log, not yet credited
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from functools import lru_cache, partial
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from gbc.after_response import defer
+from gbc.events import BalanceChanged, DepositSeen, GameEnded, WithdrawalChanged, subscribe
+from gbc.money import money_str
+from gbc.observability import logger
+from gbc.settings import get_settings
+
+CREDITED = {"DEPOSIT": "deposit.credited", "FAUCET": "faucet.credited"}
+SQS_BATCH = 10
+
+
+def message(user_id: uuid.UUID | str, type_: str, data: dict[str, Any]) -> dict[str, Any]:
+    return {"userId": str(user_id), "type": type_, "data": data, "at": datetime.now(UTC).isoformat()}
+
+
+def balance_changed(events: list[BalanceChanged]) -> None:
+    messages = []
+    for e in events:
+        messages.append(message(e.user_id, "balance.changed", {"balance": money_str(e.balance), "entry": e.entry}))
+        if e.type in CREDITED:
+            messages.append(message(e.user_id, CREDITED[e.type], {"amount": e.entry.get("amount"), "entry": e.entry}))
+    _send_later(messages)
+
+
+def game_ended(events: list[GameEnded]) -> None:
+    _send_later([message(e.user_id, "game.ended", {"game": e.view}) for e in events])
+
+
+def withdrawal_changed(events: list[WithdrawalChanged]) -> None:
+    paid = [e for e in events if e.withdrawal and e.withdrawal.get("status") == "COMPLETED"]
+    _send_later([message(e.user_id, "withdrawal.completed", {"withdrawal": e.withdrawal}) for e in paid])
+
+
+def deposit_seen(events: list[DepositSeen]) -> None:
+    owners = _users_of({e.account for e in events})
+    _send_later(
+        [
+            message(owners[e.account], "deposit.seen", {"amount": money_str(e.amount), "txHash": e.tx_hash})
+            for e in events
+            if e.account in owners  # a deposit from an address nobody signed in with: nobody to tell
+        ]
+    )
+
+
+def _users_of(accounts: set[str]) -> dict[str, uuid.UUID]:
+    from sqlalchemy import select
+
+    from gbc.data.models import User
+    from gbc.data.transaction import unit_of_work
+
+    with unit_of_work() as uow:
+        rows = uow.session.execute(select(User.wallet_address, User.id).where(User.wallet_address.in_(accounts)))
+        return {address: user_id for address, user_id in rows}
+
+
+def _send_later(messages: list[dict[str, Any]]) -> None:
+    if messages and get_settings().events_queue_url:
+        defer(partial(send, messages))
+
+
+@lru_cache(maxsize=1)
+def _queue_url() -> str:
+    return str(get_settings().events_queue_url)
+
+
+def send(messages: list[dict[str, Any]]) -> None:
+    """To the events queue, 10 a call. A push that cannot be sent is dropped (logged): it is a hint."""
+    from gbc.queue.sqs import sqs_client
+
+    try:
+        for start in range(0, len(messages), SQS_BATCH):
+            batch = messages[start : start + SQS_BATCH]
+            sqs_client().send_message_batch(
+                QueueUrl=_queue_url(),
+                Entries=[{"Id": str(i), "MessageBody": json.dumps(m)} for i, m in enumerate(batch)],
+            )
+    except (BotoCoreError, ClientError) as exc:
+        logger.warning("[Realtime] pushes not sent", extra={"pushes": len(messages), "error": repr(exc)})
+
+
+def install() -> None:
+    """Subscribe the pushes to the domain's events (gbc.bootstrap)."""
+    subscribe(BalanceChanged)(balance_changed)
+    subscribe(GameEnded)(game_ended)
+    subscribe(WithdrawalChanged)(withdrawal_changed)
+    subscribe(DepositSeen)(deposit_seen)
