@@ -39,6 +39,8 @@ COLD_START_EVENTS = {
     "OutboxSweepFunction": "schedule_outbox_sweep.json",
     "NightlyStatsFunction": "schedule_nightly_stats.json",
     "ChainPollerFunction": "schedule_chain_poller.json",
+    "RealtimeFunction": "realtime_connect.json",
+    "NotifierFunction": "notifier_sqs_push.json",
 }
 
 

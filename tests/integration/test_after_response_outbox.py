@@ -95,3 +95,23 @@ def test_a_stand_that_ends_the_round_writes_its_jobs_with_its_step(db, services,
     assert not [s for s in statements if s.lstrip().upper().startswith("INSERT INTO OUTBOX")]
     assert len(statements) == 3, "the locked game, the settlement's ledger row, the step with its move and jobs"
     assert _outbox_rows() == before + 2, "stats:recompute and audit:log"
+
+
+def test_a_step_carrying_its_jobs_is_compiled_once():
+    """SQLAlchemy caches a statement's compilation only if it has a cache key (a multi-row VALUES has
+    none: every round's end would compile its step again)."""
+    import uuid
+
+    from gbc.data.transaction import UnitOfWork
+    from gbc.game.service import _SAVE_STEP
+    from gbc.messages import StatsRecomputePayload
+    from gbc.queue.jobs import new_job
+    from gbc.queue.outbox import carrying_jobs
+
+    uow = UnitOfWork(session=None)  # type: ignore[arg-type]
+    uow.info["outbox_unwritten"] = [
+        new_job(StatsRecomputePayload(userId=uuid.uuid4(), trigger="game:ended")) for _ in range(2)
+    ]
+    statement, params = carrying_jobs(_SAVE_STEP, uow)
+    assert statement._generate_cache_key() is not None
+    assert len(params) == 12 and uow.info["outbox_unwritten"] == []

@@ -237,11 +237,17 @@ def test_a_rounds_end_writes_every_cached_entry_through_in_two_round_trips(db, s
     _read_all(user)
     if scripts_flushed:
         redis_client().script_flush()  # a restarted Redis: the scripts are loaded again, once
+    from gbc.realtime import pushes
+
+    # Not the cache's: the push check runs after the response (here, inline before call_api returns).
+    checks: list = []
+    monkeypatch.setattr(pushes, "_send_to_listeners", checks.append)
     sends = _count_sends(monkeypatch)
     ended = call_api("POST", "/api/game/action", body={"gameId": game["id"], "action": "stand"}, user_id=user.id)
     assert ended.status == 200 and ended.body["state"] == "ENDED"
     # After a flush each of the two pipelines meets NOSCRIPT once: the script is loaded, the pipeline run again.
     assert len(sends) == (6 if scripts_flushed else 2), "one round trip to read, one to write"
+    assert any(m["type"] == "game.ended" for batch in checks for m in batch), "pushes: after the response"
     monkeypatch.undo()
     run_worker([m for m in receive(services["queues"]["JobsQueue"]) if "stats:recompute" in m["Body"]])
     _, misses = _counts()

@@ -8,6 +8,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from gbc.api.identity import CallerId
 from gbc.api.responses import BEARER, SIGNED_IN, documented
 from gbc.realtime import store
+from gbc.realtime.listeners import mark_listening
 from gbc.realtime.views import RealtimeTicket
 from gbc.settings import get_settings
 
@@ -23,6 +24,7 @@ router = APIGatewayRouter()
 )
 def post_realtime_ticket(caller: CallerId) -> Response[RealtimeTicket]:
     ticket = store.issue_ticket(caller)
+    mark_listening(caller)  # from now on, the caller's commits are pushed
     body = RealtimeTicket(
         url=str(get_settings().realtime_url),
         ticket=ticket.ticket,

@@ -59,7 +59,15 @@ def enqueue_job(message: Message, uow: UnitOfWork | None = None) -> Job:
 
 
 def _row(job: Job) -> dict[str, Any]:
-    return {"id": job.id, "type": job.type, "payload": job.payload, "queue": job.queue, "created_at": job.created_at}
+    # Every column with a default named too: two INSERTs riding one statement cannot share its default's parameter.
+    return {
+        "id": job.id,
+        "type": job.type,
+        "payload": job.payload,
+        "queue": job.queue,
+        "created_at": job.created_at,
+        "attempts": 0,
+    }
 
 
 def _write_unwritten(uow: UnitOfWork) -> None:
@@ -83,10 +91,15 @@ def carrying_jobs(statement: Any, uow: UnitOfWork) -> tuple[Any, dict[str, Any]]
     shape = (id(statement), len(jobs))
     carrier = _carriers.get(shape)
     if carrier is None:
-        rows: list[dict[str, Any]] = [
-            {column: bindparam(f"outbox_{column}_{i}") for column in _row(jobs[0])} for i in range(len(jobs))
+        # One single-row INSERT a job: SQLAlchemy cannot cache a multi-row VALUES (every step would be
+        # compiled again), it caches these.
+        inserts = [
+            insert(_OUTBOX)
+            .values({column: bindparam(f"outbox_{column}_{i}") for column in _row(jobs[0])})
+            .cte(f"job_{i}")
+            for i in range(len(jobs))
         ]
-        carrier = _carriers[shape] = statement.add_cte(insert(_OUTBOX).values(rows).cte("outbox_rows"))
+        carrier = _carriers[shape] = statement.add_cte(*inserts)
     params = {f"outbox_{column}_{i}": value for i, job in enumerate(jobs) for column, value in _row(job).items()}
     return carrier, params
 

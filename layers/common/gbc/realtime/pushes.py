@@ -1,5 +1,6 @@
 """The domain's committed events as push messages `{userId, type, data, at}`, sent to the events
-queue after the response (gbc.after_response): the notifier function delivers them.
+queue after the response (gbc.after_response) for the users who may be listening
+(gbc.realtime.listeners): the notifier function delivers them.
 
     BalanceChanged       balance.changed  {balance, entry}; and deposit.credited / faucet.credited
     GameEnded            game.ended       {game}: the ended game's view
@@ -21,6 +22,7 @@ from gbc.after_response import defer
 from gbc.events import BalanceChanged, DepositSeen, GameEnded, WithdrawalChanged, subscribe
 from gbc.money import money_str
 from gbc.observability import logger
+from gbc.realtime.listeners import listening
 from gbc.settings import get_settings
 
 CREDITED = {"DEPOSIT": "deposit.credited", "FAUCET": "faucet.credited"}
@@ -73,7 +75,14 @@ def _users_of(accounts: set[str]) -> dict[str, uuid.UUID]:
 
 def _send_later(messages: list[dict[str, Any]]) -> None:
     if messages and get_settings().events_queue_url:
-        defer(partial(send, messages))
+        defer(partial(_send_to_listeners, messages))  # after the response: even the check is off the path
+
+
+def _send_to_listeners(messages: list[dict[str, Any]]) -> None:
+    listeners = listening(m["userId"] for m in messages)  # who took a ticket lately (gbc.realtime.listeners)
+    for_listeners = [m for m in messages if m["userId"] in listeners]
+    if for_listeners:
+        send(for_listeners)
 
 
 @lru_cache(maxsize=1)

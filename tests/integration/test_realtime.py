@@ -1,0 +1,82 @@
+"""Realtime pushes in-process: tickets are single-use and expire; a commit is pushed only for a user
+who took a ticket lately (gbc.realtime.listeners), as `{userId, type, data, at}` on the events queue;
+the notifier forgets a connection the @connections API says is gone."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+from botocore.exceptions import ClientError
+
+from gbc.realtime import notifier, store
+from tests.support.api import call_api
+from tests.support.factories import make_funded_user
+from tests.support.sqs import receive
+
+
+def _play_a_round(user_id: uuid.UUID) -> dict:
+    game = call_api("POST", "/api/game", body={"betAmount": "1"}, user_id=user_id).body
+    while game["state"] != "ENDED":
+        body = {"gameId": game["id"], "action": "stand"}
+        game = call_api("POST", "/api/game/action", body=body, user_id=user_id).body
+    return game
+
+
+def _pushes(services) -> list[dict]:
+    found: list[dict] = []
+    while batch := receive(services["queues"]["EventsQueue"]):
+        found += [json.loads(m["Body"]) for m in batch]
+    return found
+
+
+def test_a_ticket_is_redeemed_once_and_not_after_it_expires(db, services, monkeypatch):
+    user = uuid.uuid4()
+    ticket = store.issue_ticket(user)
+    assert store.redeem_ticket(ticket.ticket) == user
+    assert store.redeem_ticket(ticket.ticket) is None, "single use"
+    assert store.redeem_ticket("") is None and store.redeem_ticket("x" * 500) is None
+    late = store.issue_ticket(user)
+    monkeypatch.setattr(time, "time", lambda: late.expires_at + 1.0)
+    assert store.redeem_ticket(late.ticket) is None, "expired"
+
+
+def test_only_a_user_who_took_a_ticket_has_their_commits_pushed(db, services):
+    user = make_funded_user("100")
+    _play_a_round(user.id)
+    assert _pushes(services) == [], "nobody listens: no send, no notifier run"
+    grant = call_api("POST", "/api/realtime/ticket", user_id=user.id)
+    assert grant.status == 201 and set(grant.body) == {"url", "ticket", "expiresAt"}
+    game = _play_a_round(user.id)
+    pushes = _pushes(services)
+    assert {p["userId"] for p in pushes} == {str(user.id)}
+    ended = [p for p in pushes if p["type"] == "game.ended"]
+    assert len(ended) == 1 and ended[0]["data"]["game"]["id"] == game["id"]
+    balances = [p["data"]["balance"] for p in pushes if p["type"] == "balance.changed"]
+    assert balances and balances[-1] == game["balance"]
+    assert all(set(p) == {"userId", "type", "data", "at"} for p in pushes)
+
+
+class _Gone:
+    def __init__(self) -> None:
+        self.posted: list[str] = []
+
+    def post_to_connection(self, ConnectionId: str, Data: bytes) -> None:
+        if ConnectionId == "gone":
+            raise ClientError({"Error": {"Code": "GoneException", "Message": "gone"}}, "PostToConnection")
+        self.posted.append(ConnectionId)
+
+
+def test_the_notifier_posts_to_every_connection_and_forgets_a_gone_one(db, services, monkeypatch):
+    user = uuid.uuid4()
+    store.add_connection("live", user)
+    store.add_connection("gone", user)
+    management = _Gone()
+    monkeypatch.setattr(notifier, "_management", lambda: management)
+    push = {"userId": str(user), "type": "balance.changed", "data": {"balance": "1"}, "at": "now"}
+    assert notifier.deliver(push) == 1
+    assert management.posted == ["live"]
+    assert store.connections_of(user) == ["live"]
+    store.remove_connection("live")
+    assert store.connections_of(user) == []
