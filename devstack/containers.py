@@ -74,11 +74,20 @@ def _serve(conn: Connection, env: dict[str, str], fn: Function) -> None:
         try:
             if handler is None:
                 handler = getattr(importlib.import_module(module_name), attr)
-            conn.send(("ok", handler(event, LocalContext(fn.logical_id, fn.memory, fn.timeout))))
+            answer: tuple[Any, ...] = ("ok", handler(event, LocalContext(fn.logical_id, fn.memory, fn.timeout)))
         except Exception as exc:
-            conn.send(("error", type(exc).__name__, str(exc), traceback.format_exc()))
+            answer = ("error", type(exc).__name__, str(exc), traceback.format_exc())
+        if not _work_left():
+            conn.send((*answer, "drained"))  # nothing for after the response: free at once
+            continue
+        conn.send(answer)
         _after_the_response()
         conn.send(("drained",))  # free for the next invocation (Lambda: the extension asked for /next)
+
+
+def _work_left() -> bool:
+    after_response = sys.modules.get("gbc.after_response")
+    return after_response is not None and bool(after_response.pending())
 
 
 def _after_the_response() -> None:
@@ -97,6 +106,8 @@ class _Container:
         self.busy = False
         self.warm = False
         self.draining = False  # answered; running its post-response work (not yet free)
+        self.last_used = 0.0  # when it last answered: the most recently used free container runs next
+        self.drained_with_answer = False  # its answer said it has nothing to run after the response
 
     @property
     def pid(self) -> int:
@@ -118,6 +129,9 @@ class _Container:
                 raise InvocationTimeout("Sandbox.Timedout", f"Task timed out after {self.fn.timeout:.2f} seconds", "")
             status, *rest = self.conn.recv()
             self.warm = True
+            if rest and rest[-1] == "drained":  # it had nothing to run after its response
+                rest.pop()
+                self.drained_with_answer = True
         except (EOFError, OSError) as exc:
             self.process.join(timeout=1)
             raise ContainerDied(
@@ -187,7 +201,11 @@ class ContainerPool:
                     raise PoolStopped("the local stack is stopping")
                 self._sweep(logical_id)
                 if self._idle[logical_id]:
-                    container = self._idle[logical_id].pop()
+                    # The most recently used, as Lambda reuses environments: a warm process (its caches,
+                    # its connections) rather than whichever was freed last.
+                    idle = self._idle[logical_id]
+                    container = max(idle, key=lambda c: c.last_used)
+                    idle.remove(container)
                     container.busy = True
                     return container
                 if len(self._all[logical_id]) < self.size:
@@ -230,8 +248,13 @@ class ContainerPool:
     def _release(self, logical_id: str, container: _Container, error: Exception | None) -> None:
         with self._cond:
             container.busy = False
+            container.last_used = time.monotonic()
             if self._is_answer(logical_id, error) and not self._stopping:
-                container.draining = True  # free once it says its post-response work is done (_sweep)
+                if container.drained_with_answer:
+                    container.drained_with_answer = False
+                    self._idle[logical_id].append(container)  # free at once: nothing after its response
+                else:
+                    container.draining = True  # free once it says its post-response work is done (_sweep)
                 self._cond.notify()
             elif container in self._all[logical_id]:
                 # A handler that raised is the handler's news (the caller reports it); the rest are ours.

@@ -218,3 +218,26 @@ def test_a_container_answers_first_and_runs_its_post_response_work_before_the_ne
         assert time.monotonic() - started >= 0.2, "the next invocation waited for it, as Lambda's would"
     finally:
         pool.stop()
+
+
+def test_the_most_recently_used_free_container_runs_the_next_invocation():
+    """As Lambda reuses a warm environment: two containers exist, and sequential invocations keep
+    going to the one that answered last, whatever order they were freed in."""
+    pool = _pool(size=2)
+    try:
+        started = threading.Barrier(2)
+
+        def together() -> None:
+            started.wait()
+            pool.invoke(FN, {"do": "sleep", "seconds": 0.3})
+
+        threads = [threading.Thread(target=together) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert pool.describe()[FN]["size"] == 2
+        last = _pid(pool)
+        assert [_pid(pool) for _ in range(5)] == [last] * 5
+    finally:
+        pool.stop()

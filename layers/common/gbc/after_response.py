@@ -160,6 +160,11 @@ def drain() -> None:
         _runner.drain()
 
 
+def pending() -> bool:
+    """The local stack's container: whether the last invocation left work for after its response."""
+    return isinstance(_runner, _Host) and bool(_runner.queued)
+
+
 def after_the_response(handler: H) -> H:
     """Wrap a Lambda handler: what it defers runs after its response. Every invocation hands over
     exactly one list (maybe empty), which the extension waits for before it lets Lambda freeze."""
