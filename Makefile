@@ -16,7 +16,7 @@ EVENT ?= events/api_health.json
 FN ?= ApiFunction
 ARGS ?=
 
-.PHONY: dev reset-dev test test-unit lint format template-check build deploy invoke migrate bench clean venv \
+.PHONY: browser dev reset-dev test test-unit lint format template-check build deploy invoke migrate bench clean venv \
         tools redrive bench-house-edge bench-compare bench-chain contracts test-reliability
 
 venv: $(VENV)/.installed $(PTH)
@@ -52,7 +52,14 @@ invoke: venv
 migrate: venv
 	$(PY) -m devstack migrate
 
-test: venv
+## Debian's Chromium for the browser test of /play (playwright drives it; its own browser download
+## cannot work here). Installed once with apt-get when missing; CHROMIUM=/path uses another.
+browser:
+	@command -v chromium >/dev/null || test -x "$${CHROMIUM:-/nonexistent}" || \
+		{ echo "installing Debian's chromium for the browser test"; \
+		  $$(command -v sudo) apt-get update -q && DEBIAN_FRONTEND=noninteractive $$(command -v sudo) apt-get install -y -q chromium; }
+
+test: venv browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy layers/common/gbc functions devstack bench

@@ -156,6 +156,7 @@ def _up(args: argparse.Namespace, data_dir: Path) -> int:
     from devstack.control import LocalControl
     from devstack.http_api import LocalApi
     from devstack.http_server import serve
+    from devstack.play import LocalPlay
     from devstack.runtime import apply_environment
     from devstack.scheduler import Scheduler
     from devstack.services import local_environment, start_services
@@ -193,7 +194,11 @@ def _up(args: argparse.Namespace, data_dir: Path) -> int:
         pump = SqsPump(stack, runtime, sqs, log, concurrency_cap=args.worker_concurrency)
         control = LocalControl(scheduler, services, runtime, log)
 
+        play = LocalPlay(data_dir)
+
         def app(environ: dict[str, Any], start_response: Any) -> Any:
+            if play.handles(environ.get("PATH_INFO", "")):  # /play and its dev wallet (devstack.play)
+                return play(environ, start_response)
             if control.handles(environ.get("PATH_INFO", "")):
                 return control(environ, start_response)
             if environ.get("PATH_INFO", "").startswith("/@connections/"):
@@ -209,6 +214,7 @@ def _up(args: argparse.Namespace, data_dir: Path) -> int:
         for route in stack.routes:
             log(f"  {route.method:6} {route.path:28} -> {route.function}{'' if route.authorizer else ' (public)'}")
         log(f"  WebSocket pushes on {websocket.url} (ticket: POST /api/realtime/ticket)")
+        log(f"  play in a browser: http://{here}:{args.port}/play")
         log(f"  SQS {env['SQS_ENDPOINT_URL']}; schedules every period/{args.schedule_speed:g}; data in {data_dir}")
         log(f"  chain {env.get('CHAIN_RPC_URL')} ({chain}, id {env.get('CHAIN_ID')}); try `python -m devstack player`")
         log(f"    token {env.get('TOKEN_ADDRESS')} vault {env.get('VAULT_ADDRESS')} faucet {env.get('FAUCET_ADDRESS')}")

@@ -34,11 +34,19 @@ def message(user_id: uuid.UUID | str, type_: str, data: dict[str, Any]) -> dict[
 
 
 def balance_changed(events: list[BalanceChanged]) -> None:
+    """One balance.changed a user and transaction: the newest balance (a round that ends at its deal
+    moves it twice), with its version, since the queue does not keep order: a client ignores a
+    version older than one it has shown."""
     messages = []
+    newest: dict[uuid.UUID, BalanceChanged] = {}
     for e in events:
-        messages.append(message(e.user_id, "balance.changed", {"balance": money_str(e.balance), "entry": e.entry}))
+        if e.user_id not in newest or e.version > newest[e.user_id].version:
+            newest[e.user_id] = e
         if e.type in CREDITED:
             messages.append(message(e.user_id, CREDITED[e.type], {"amount": e.entry.get("amount"), "entry": e.entry}))
+    for e in newest.values():
+        data = {"balance": money_str(e.balance), "version": e.version, "entry": e.entry}
+        messages.append(message(e.user_id, "balance.changed", data))
     _send_later(messages)
 
 
