@@ -80,3 +80,44 @@ def test_the_notifier_posts_to_every_connection_and_forgets_a_gone_one(db, servi
     assert store.connections_of(user) == ["live"]
     store.remove_connection("live")
     assert store.connections_of(user) == []
+
+
+def test_every_kind_of_event_becomes_its_push(monkeypatch):
+    """The six push types from the domain's events: one balance.changed a transaction (the newest),
+    the credits named after their source, a paid withdrawal, and a deposit the poller saw."""
+    from decimal import Decimal
+
+    from gbc.events import BalanceChanged, DepositSeen, GameEnded, WithdrawalChanged
+    from gbc.realtime import pushes
+
+    sent: list[dict] = []
+    monkeypatch.setattr(pushes, "_send_later", sent.extend)
+    user = uuid.uuid4()
+
+    def change(kind: str, version: int, balance: str) -> BalanceChanged:
+        entry = {"type": kind, "amount": "5"}
+        return BalanceChanged(user, kind, entry, version, Decimal(balance), Decimal(0), Decimal(0))
+
+    pushes.balance_changed([change("GAME_BET", 7, "95"), change("GAME_WIN", 8, "105")])
+    pushes.balance_changed([change("DEPOSIT", 9, "110")])
+    pushes.balance_changed([change("FAUCET", 10, "115")])
+    game = GameEnded(user, uuid.uuid4(), {"id": "g"}, {}, frozenset({"all"}))
+    pushes.game_ended([game])
+    paid = {"id": "w", "status": "COMPLETED", "amount": "5", "txHash": "0xab"}
+    pushes.withdrawal_changed([WithdrawalChanged(user), WithdrawalChanged(user, withdrawal=paid)])
+    monkeypatch.setattr(pushes, "_users_of", lambda accounts: {"0xaa": user})
+    pushes.deposit_seen([DepositSeen("0xaa", Decimal("5"), "0xcd"), DepositSeen("0xbb", Decimal(1), "0xef")])
+
+    kinds = [(p["type"], p["data"].get("balance") or p["data"].get("amount")) for p in sent]
+    assert kinds == [
+        ("balance.changed", "105"),  # the newest of the transaction only
+        ("deposit.credited", "5"),
+        ("balance.changed", "110"),
+        ("faucet.credited", "5"),
+        ("balance.changed", "115"),
+        ("game.ended", None),
+        ("withdrawal.completed", None),  # the paid one; the other changed only the pending list
+        ("deposit.seen", "5"),  # 0xbb signed in with nobody: no push
+    ]
+    assert sent[0]["data"]["version"] == 8 and {p["userId"] for p in sent} == {str(user)}
+    assert sent[-2]["data"]["withdrawal"]["txHash"] == "0xab"
