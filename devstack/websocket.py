@@ -93,7 +93,8 @@ class LocalWebSocketApi:
 
     async def _connect(self, connection: ServerConnection, request: Request) -> Response | None:
         """$connect: the handshake waits for the function; a non-2xx answer refuses it."""
-        connection_id = base64.b64encode(uuid.uuid4().bytes[:9]).decode()  # like API Gateway's ids
+        # Like API Gateway's ids (12 characters); URL-safe, so it survives the @connections path as is.
+        connection_id = base64.urlsafe_b64encode(uuid.uuid4().bytes[:9]).decode()
         self._connected_at[connection_id] = time.time()
         query = dict(parse_qsl(urlsplit(request.path).query))
         headers = {k: v for k, v in request.headers.raw_items()}
@@ -170,7 +171,7 @@ class LocalWebSocketApi:
     def management_api(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         """POST/GET/DELETE /@connections/{id}, answered as API Gateway does (410 GoneException)."""
         method = environ["REQUEST_METHOD"]
-        connection_id = environ.get("PATH_INFO", "").split("/@connections/", 1)[1].strip("/")
+        connection_id = environ.get("PATH_INFO", "").removeprefix("/@connections/")  # as sent, slashes included
         connected = connection_id in self._connections
         if method == "POST":
             length = int(environ.get("CONTENT_LENGTH") or 0)
