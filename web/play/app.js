@@ -94,13 +94,14 @@ function onPush(event) {
   item.textContent = `${event.at.slice(11, 23)} ${event.type} ${JSON.stringify(event.data).slice(0, 120)}`;
   item.dataset.type = event.type;
   $("events").prepend(item);
-  // The queue does not keep order: a balance older than one already shown is ignored.
+  // A push says the balance moved; the queue does not keep order, and an answer of the API may be newer
+  // than the push, so the page shows what the wallet says now (a cached read) rather than the push's figure.
   if (event.type === "balance.changed" && event.data.version > (state.balanceVersion || 0)) {
     state.balanceVersion = event.data.version;
-    setBalance(event.data.balance, "push");
+    refreshWallet("push").catch(showError);
   }
   if (event.type === "game.ended") refreshHistory().catch(showError);
-  if (["deposit.credited", "faucet.credited"].includes(event.type)) refreshWallet().catch(showError);
+  if (["deposit.credited", "faucet.credited"].includes(event.type)) refreshWallet("push").catch(showError);
 }
 
 function setBalance(balance, source) {
@@ -110,9 +111,9 @@ function setBalance(balance, source) {
 
 // ---------------------------------------------------------------- reads
 
-async function refreshWallet() {
+async function refreshWallet(source = "api") {
   const wallet = await api("GET", "/api/wallet");
-  setBalance(wallet.balance, "api");
+  setBalance(wallet.balance, source);
   if (state.wallet) {
     const chain = await (await fetch("/_local/wallet")).json();
     $("chain-wallet").textContent = chain.gbc === undefined ? `dev wallet ${chain.address} (no local chain)` : `dev wallet on chain: ${chain.gbc} GBC, ${Number(chain.eth).toFixed(3)} ETH`;
