@@ -121,3 +121,18 @@ def test_every_kind_of_event_becomes_its_push(monkeypatch):
     ]
     assert sent[0]["data"]["version"] == 8 and {p["userId"] for p in sent} == {str(user)}
     assert sent[-2]["data"]["withdrawal"]["txHash"] == "0xab"
+
+
+def test_a_transactions_pushes_leave_in_one_send(monkeypatch, db):
+    """A round's end publishes game.ended and balance.changed: one listener check and one send."""
+    from decimal import Decimal
+
+    from gbc.events import BalanceChanged, GameEnded, publish
+    from gbc.realtime import pushes
+
+    sends: list[list[dict]] = []
+    monkeypatch.setattr(pushes, "_send_to_listeners", sends.append)
+    user = uuid.uuid4()
+    change = BalanceChanged(user, "GAME_WIN", {"amount": "2"}, 3, Decimal(102), Decimal(0), Decimal(0))
+    publish([change, GameEnded(user, uuid.uuid4(), {"id": "g"}, {}, frozenset({"all"}))])
+    assert [sorted(m["type"] for m in batch) for batch in sends] == [["balance.changed", "game.ended"]]

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from functools import lru_cache, partial
 from typing import Any
@@ -19,14 +22,13 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from gbc.after_response import defer
-from gbc.events import BalanceChanged, DepositSeen, GameEnded, WithdrawalChanged, subscribe
+from gbc.events import BalanceChanged, DepositSeen, GameEnded, WithdrawalChanged, publish_within, subscribe
 from gbc.money import money_str
 from gbc.observability import logger
 from gbc.realtime.listeners import listening
 from gbc.settings import get_settings
 
 CREDITED = {"DEPOSIT": "deposit.credited", "FAUCET": "faucet.credited"}
-SQS_BATCH = 10
 
 
 def message(user_id: uuid.UUID | str, type_: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -81,9 +83,34 @@ def _users_of(accounts: set[str]) -> dict[str, uuid.UUID]:
         return {address: user_id for address, user_id in rows}
 
 
+_collected: ContextVar[list[dict[str, Any]] | None] = ContextVar("realtime_pushes", default=None)
+
+
+@contextmanager
+def one_send_a_transaction() -> Iterator[None]:
+    """The pushes of one transaction's events (a round's end: game.ended and balance.changed) leave
+    together: one listener check and one send after the response (events.publish_within)."""
+    if _collected.get() is not None:
+        yield
+        return
+    messages: list[dict[str, Any]] = []
+    token = _collected.set(messages)
+    try:
+        yield
+    finally:
+        _collected.reset(token)
+        if messages:
+            defer(partial(_send_to_listeners, messages))  # after the response: even the check is off the path
+
+
 def _send_later(messages: list[dict[str, Any]]) -> None:
-    if messages and get_settings().events_queue_url:
-        defer(partial(_send_to_listeners, messages))  # after the response: even the check is off the path
+    if not messages or not get_settings().events_queue_url:
+        return
+    collected = _collected.get()
+    if collected is not None:
+        collected.extend(messages)
+    else:
+        defer(partial(_send_to_listeners, messages))
 
 
 def _send_to_listeners(messages: list[dict[str, Any]]) -> None:
@@ -100,6 +127,7 @@ def _queue_url() -> str:
 
 def send(messages: list[dict[str, Any]]) -> None:
     """To the events queue, 10 a call. A push that cannot be sent is dropped (logged): it is a hint."""
+    from gbc.queue.publisher import SQS_BATCH
     from gbc.queue.sqs import sqs_client
 
     try:
@@ -119,3 +147,4 @@ def install() -> None:
     subscribe(GameEnded)(game_ended)
     subscribe(WithdrawalChanged)(withdrawal_changed)
     subscribe(DepositSeen)(deposit_seen)
+    publish_within(one_send_a_transaction)
