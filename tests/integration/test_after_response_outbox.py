@@ -9,6 +9,8 @@ import os
 import subprocess
 import sys
 import textwrap
+import uuid
+from decimal import Decimal
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -115,3 +117,73 @@ def test_a_step_carrying_its_jobs_is_compiled_once():
     statement, params = carrying_jobs(_SAVE_STEP, uow)
     assert statement._generate_cache_key() is not None
     assert len(params) == 12 and uow.info["outbox_unwritten"] == []
+
+
+def _statements_of(fn):
+    """What `fn` sent to PostgreSQL, without the test client's session check."""
+    from sqlalchemy import event
+
+    from gbc.data.database import get_engine
+
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    event.listen(get_engine(), "before_cursor_execute", record)
+    try:
+        result = fn()
+    finally:
+        event.remove(get_engine(), "before_cursor_execute", record)
+    return result, [s for s in statements if "revoked_tokens" not in s]
+
+
+def _stored(game_id: str):
+    from gbc.data.models import Game, GameMove
+
+    with unit_of_work() as uow:
+        game = uow.session.get(Game, uuid.UUID(game_id))
+        moves = uow.session.scalars(select(GameMove).where(GameMove.game_id == game.id)).all()
+        return game, [(m.move, m.payload) for m in moves]
+
+
+def test_a_deal_writes_its_game_and_move_in_one_statement(db, services, monkeypatch):
+    """The deal is Core: the game row and its deal move in one INSERT (the move a CTE), then the
+    bet's ledger row; no ORM flush of its own."""
+    from gbc import blackjack
+    from tests.support.api import call_api
+    from tests.support.shoes import stack
+
+    user = make_funded_user("100")
+    stack(monkeypatch, "10", "9", "Q", "8")
+    dealt, statements = _statements_of(lambda: call_api("POST", "/api/game", body={"betAmount": "10"}, user_id=user.id))
+    assert dealt.status == 201 and dealt.body["state"] == "PLAYER_TURN"
+    assert len(statements) == 2, statements
+    assert "INSERT INTO game_moves" in statements[0] and "INSERT INTO games" in statements[0]
+    game, moves = _stored(dealt.body["id"])
+    assert (game.version, game.ended_at, game.result, game.win_amount, game.insurance_bet) == (1, None, None, 0, 0)
+    assert game.user_id == user.id and game.bet_amount == 10 and game.fairness["nonce"] == 0
+    assert blackjack.Round.from_dict(game.hands).cursor == 4 and len(game.dealer_hand["cards"]) == 2
+    assert moves == [("deal", {"cursor": 4})]
+    assert Decimal(call_api("GET", "/api/wallet", user_id=user.id).body["balance"]) == 90
+    # the game plays on from the stored row
+    stood = call_api("POST", "/api/game/action", body={"gameId": str(game.id), "action": "stand"}, user_id=user.id)
+    assert stood.status == 200 and stood.body["result"] == "WIN" and Decimal(stood.body["balance"]) == 110
+
+
+def test_a_dealt_blackjack_is_stored_ended_and_paid_with_its_jobs(db, services, monkeypatch):
+    from tests.support.api import call_api
+    from tests.support.shoes import stack
+
+    user = make_funded_user("100")
+    stack(monkeypatch, "A", "9", "K", "7")
+    before = _outbox_rows()
+    dealt = call_api("POST", "/api/game", body={"betAmount": "10"}, user_id=user.id)
+    assert dealt.status == 201 and dealt.body["result"] == "BLACKJACK", dealt.body
+    game, moves = _stored(dealt.body["id"])
+    assert game.ended_at is not None and game.state.value == "ENDED" and game.win_amount == 25
+    assert game.net_profit == 15 and moves == [("deal", {"cursor": 4})]
+    assert _outbox_rows() == before + 2, "stats:recompute and audit:log"
+    assert Decimal(call_api("GET", "/api/wallet", user_id=user.id).body["balance"]) == 115
+    again = call_api("POST", "/api/game", body={"betAmount": "10"}, user_id=user.id)
+    assert again.status == 201, "the ended game does not hold the one-active-game index"

@@ -50,8 +50,8 @@ def _charge(uow: UnitOfWork, game: Game, amount: Decimal, step: str) -> Decimal:
     return entry.balance_after
 
 
-def _settle(uow: UnitOfWork, game: Game, round_: blackjack.Round) -> Decimal | None:
-    """The round ended: pay out, record the result, enqueue stats and audit. Returns the new balance."""
+def _record_outcome(game: Game, round_: blackjack.Round) -> blackjack.Outcome:
+    """The ended round's result on the game row (no I/O: the step's statement writes it)."""
     outcome = round_.outcome
     assert outcome is not None
     game.result = outcome.result
@@ -59,6 +59,11 @@ def _settle(uow: UnitOfWork, game: Game, round_: blackjack.Round) -> Decimal | N
     game.net_profit = outcome.net_profit
     game.insurance_bet = round_.insurance
     game.ended_at = datetime.now(UTC)
+    return outcome
+
+
+def _settle(uow: UnitOfWork, game: Game, outcome: blackjack.Outcome) -> Decimal | None:
+    """The round ended: pay out, enqueue stats and audit. Returns the new balance."""
     balance = None
     if outcome.win_amount > 0:
         kind = TransactionType.GAME_WIN if outcome.net_profit > 0 else TransactionType.GAME_REFUND
@@ -127,16 +132,23 @@ def create_game(user_id: uuid.UUID, bet: Decimal, client_seed: str | None) -> Pl
         "nonce": 0,  # a fresh server seed per game: the pair (serverSeed, clientSeed) is never reused
     }
     round_ = blackjack.deal(bet, shoe_for(seeds))
-    game = Game(id=uuid.uuid4(), user_id=user_id, bet_amount=bet, fairness=seeds, created_at=datetime.now(UTC))
+    game = Game(
+        id=uuid.uuid4(),
+        user_id=user_id,
+        bet_amount=bet,
+        fairness=seeds,
+        created_at=datetime.now(UTC),
+        version=1,
+        **_NOT_ENDED,
+    )
     _store_round(game, round_)
+    outcome = _record_outcome(game, round_) if round_.phase is blackjack.Phase.ENDED else None
     try:
         with unit_of_work() as uow:
-            uow.session.add(game)
-            uow.session.flush()  # the one-active-game index answers here
+            _insert_game(uow, game, {"cursor": round_.cursor})  # the one-active-game index answers here
             balance = _charge(uow, game, bet, "bet")
-            uow.session.add(GameMove(game_id=game.id, move="deal", payload={"cursor": round_.cursor}))
-            if round_.phase is blackjack.Phase.ENDED:
-                balance = _settle(uow, game, round_) or balance
+            if outcome is not None:  # a dealt blackjack: the round is over at once
+                balance = _settle(uow, game, outcome) or balance
             view = _answer(uow, game, round_, balance)
     except IntegrityError as exc:
         if "uq_games_active_user" in str(exc.orig):
@@ -201,6 +213,32 @@ _SAVE_STEP = (
 )
 
 
+_MOVES = cast(Table, GameMove.__table__)
+_GAME_COLUMNS = [c.name for c in _GAMES.columns]
+# A new game and its deal, in one statement (the move's INSERT rides along as a CTE; its foreign key
+# is checked at the statement's end, when the game row exists). Core, not the ORM's unit of work:
+# the flush and its bookkeeping were a third of the deal's CPU.
+_NEW_GAME = (
+    insert(_GAMES)
+    .values({name: bindparam(f"new_{name}", type_=_GAMES.c[name].type) for name in _GAME_COLUMNS})
+    .add_cte(
+        insert(_MOVES)
+        .values(
+            game_id=bindparam("new_id"),
+            move=bindparam("new_move", "deal"),
+            payload=bindparam("new_payload", type_=_MOVES.c.payload.type),
+        )
+        .cte("dealt")
+    )
+)
+_NOT_ENDED = {"result": None, "win_amount": Decimal(0), "net_profit": Decimal(0), "insurance_bet": Decimal(0)}
+
+
+def _insert_game(uow: UnitOfWork, game: Game, payload: dict[str, Any]) -> None:
+    values = {f"new_{name}": getattr(game, name) for name in _GAME_COLUMNS}
+    uow.session.execute(_NEW_GAME, {**values, "new_move": "deal", "new_payload": payload})
+
+
 def _locked_game(uow: UnitOfWork, user_id: uuid.UUID, game_id: uuid.UUID) -> tuple[Game, Decimal]:
     """The caller's game, locked (NOWAIT: a concurrent action on it answers 409 at once), and their
     balance, in one round trip. The game is a detached Game: the step writes what it changed with
@@ -260,7 +298,7 @@ def act(user_id: uuid.UUID, game_id: uuid.UUID, action: str, amount: Decimal | N
             balance = _charge(uow, game, extra, f"{action}:{after.cursor}")
         _store_round(game, after)
         if after.phase is blackjack.Phase.ENDED:
-            balance = _settle(uow, game, after) or balance
+            balance = _settle(uow, game, _record_outcome(game, after)) or balance
         _save_step(uow, game, action, {"amount": money_str(amount)} if amount else None)
         return _answer(uow, game, after, balance)
 
