@@ -48,7 +48,7 @@ COLD_START_EVENTS = {
 def running_stack(data_dir: Path) -> Iterator[tuple[str, dict[str, str]]]:
     """`python -m devstack up` (what `make dev` runs) with schedules off, so they add no noise."""
     port = free_port()
-    env = {**os.environ, "DEVSTACK_SQS_PORT": str(free_port())}
+    env = {**os.environ, "DEVSTACK_SQS_PORT": str(free_port()), "DEVSTACK_WS_PORT": str(free_port())}
     log = (data_dir / "stack.log").open("wb")
     proc = subprocess.Popen(
         [

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.__main__ import RESULTS, running_stack
+from bench.progress import Progress
 from bench.stats import summarize
 from devstack.template import ROOT
 
@@ -62,7 +63,7 @@ def _processed_deposits(engine: Any) -> int:
         return int(conn.scalar(text("SELECT count(*) FROM transactions WHERE type = 'DEPOSIT'")))
 
 
-def throughput(env: dict[str, str], logs: int, per_block: int) -> dict[str, Any]:
+def throughput(env: dict[str, str], logs: int, per_block: int, progress: Progress) -> dict[str, Any]:
     from devstack.chain import DEV_KEYS, contracts_of, rpc_call, send, web3_for
     from gbc.chain.poller import ChainPoller
     from gbc.chain.rpc import JsonRpcClient
@@ -80,23 +81,31 @@ def throughput(env: dict[str, str], logs: int, per_block: int) -> dict[str, Any]
     rpc_call(url, "evm_setIntervalMining", [0])
     rpc_call(url, "evm_setAutomine", [False])
     started = time.perf_counter()
+    progress.stage("signing deposits", logs)
     signed = _signed_deposits(w3, vault, key, logs)
+    progress.set(logs)
+    progress.stage("deposits mined", logs)
     for start in range(0, logs, per_block):
         _raw_batch(url, signed[start : start + per_block])
         rpc_call(url, "evm_mine")
+        progress.set(min(start + per_block, logs))
     rpc_call(url, "hardhat_mine", [hex(get_settings().chain_confirmations)])
     rpc_call(url, "evm_setAutomine", [True])
     made = time.perf_counter() - started
 
     before = _processed_deposits(get_engine())
     poller = ChainPoller(JsonRpcClient(url, timeout=60))
+    progress.note(f"one poller run over the {logs:,} deposits")
     t0 = time.perf_counter()
     result = poller.poll(budget_seconds=600)
     poll_s = time.perf_counter() - t0
     timings: dict[str, Any] = result.as_dict()
     deadline = time.monotonic() + 600
-    while _processed_deposits(get_engine()) - before < result.stored and time.monotonic() < deadline:
+    progress.stage("deposits credited by the workers", result.stored)
+    while (done := _processed_deposits(get_engine()) - before) < result.stored and time.monotonic() < deadline:
+        progress.set(done)
         time.sleep(0.05)
+    progress.set(_processed_deposits(get_engine()) - before)
     credited_s = time.perf_counter() - t0
     credited = _processed_deposits(get_engine()) - before
     return {
@@ -117,7 +126,7 @@ def throughput(env: dict[str, str], logs: int, per_block: int) -> dict[str, Any]
     }
 
 
-def latency(env: dict[str, str], samples: int) -> dict[str, Any]:
+def latency(env: dict[str, str], samples: int, progress: Progress) -> dict[str, Any]:
     """Per deposit: mined (with its confirmations) -> the poller runs, as the schedule would fire ->
     the job goes through the outbox, SQS and the stack's worker -> the balance shows it."""
     from sqlalchemy import text
@@ -144,7 +153,9 @@ def latency(env: dict[str, str], samples: int) -> dict[str, Any]:
             return conn.scalar(text("SELECT balance FROM users WHERE wallet_address = :a"), {"a": address})
 
     totals, polls = [], []
+    progress.stage("latency samples", samples)
     for _ in range(samples):
+        progress.advance()
         before = balance() or 0
         send(w3, key, vault.functions.deposit(UNIT))
         rpc_call(url, "hardhat_mine", [hex(confirmations)])
@@ -195,8 +206,9 @@ def main(argv: list[str] | None = None) -> int:
 
         env = {**env, "DEVSTACK_DATA_DIR": tmp}
         apply_environment(env)
-        report["throughput"] = throughput(env, args.logs, args.per_block)
-        report["latency"] = latency(env, args.latency_samples)
+        with Progress("chain") as progress:
+            report["throughput"] = throughput(env, args.logs, args.per_block, progress)
+            report["latency"] = latency(env, args.latency_samples, progress)
 
     t, lat = report["throughput"], report["latency"]
     print(f"poller import (fresh interpreter): median {report['import']['median_ms']} ms")

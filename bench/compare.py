@@ -14,12 +14,14 @@ import argparse
 import json
 import os
 import random
+import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
+from bench.progress import Progress
 from bench.stats import summarize
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -41,13 +43,14 @@ def _set_cache(enabled: bool) -> None:
     get_settings.cache_clear()
 
 
-def _workload(players: dict[uuid.UUID, Any], requests: int, seed: int) -> dict[str, list[float]]:
+def _workload(players: dict[uuid.UUID, Any], requests: int, seed: int, progress: Progress) -> dict[str, list[float]]:
     rng = random.Random(seed)
     users = list(players)
     last_game: dict[uuid.UUID, str] = {}
     routes = [r for w, r in MIX for _ in range(w)]
     samples: dict[str, list[float]] = {r: [] for _, r in MIX}
     for _ in range(requests):
+        progress.advance()
         user = rng.choice(users)
         player, route = players[user], rng.choice(routes)
         call = player.call
@@ -83,17 +86,19 @@ def _hit_counts() -> tuple[int, int]:
     return int(lookups or 0), int(misses or 0)
 
 
-def compare(users: list[uuid.UUID], requests: int) -> dict[str, Any]:
+def compare(users: list[uuid.UUID], requests: int, progress: Progress) -> dict[str, Any]:
     from bench.game import Player, in_process_client
 
     players = {u: Player(in_process_client(u)) for u in users}  # they keep their rounds across runs
     report: dict[str, Any] = {}
     for label, enabled in (("off", False), ("on", True)):
         _set_cache(enabled)
-        _workload(players, requests // 5, seed=1)  # warm-up
+        progress.stage(f"cache {label}: warm-up requests", requests // 5)
+        _workload(players, requests // 5, seed=1, progress=progress)
         before = _hit_counts()
         started = time.perf_counter()
-        samples = _workload(players, requests, seed=2)
+        progress.stage(f"cache {label}: requests", requests)
+        samples = _workload(players, requests, seed=2, progress=progress)
         wall = time.perf_counter() - started
         after = _hit_counts()
         report[label] = {route: summarize(ms, wall) for route, ms in samples.items() if ms}
@@ -111,7 +116,7 @@ def compare(users: list[uuid.UUID], requests: int) -> dict[str, Any]:
     return report
 
 
-def history_curve(user_id: uuid.UUID, sizes: list[int], samples: int = 200) -> list[dict[str, Any]]:
+def history_curve(user_id: uuid.UUID, sizes: list[int], progress: Progress, samples: int = 200) -> list[dict[str, Any]]:
     """History uncached p50 for one user (1000 games) as other users' games fill the table."""
     from sqlalchemy import text
 
@@ -125,9 +130,11 @@ def history_curve(user_id: uuid.UUID, sizes: list[int], samples: int = 200) -> l
     bulk = build_engine(get_settings().model_copy(update={"db_connect_timeout": 600.0}))
     curve = []
     for size in sizes:
+        progress.stage(f"games table to {size:,} rows", size)
         while True:
             with bulk.begin() as conn:
                 have = conn.execute(text("SELECT count(*) FROM games")).scalar_one()
+                progress.set(min(have, size))
                 if size <= have:
                     break
                 batch = min(size - have, 200_000)
@@ -156,7 +163,9 @@ def history_curve(user_id: uuid.UUID, sizes: list[int], samples: int = 200) -> l
         for _ in range(20):
             call("GET", "/api/history?limit=20")
         times = []
+        progress.stage(f"history reads at {size:,} games", samples)
         for i in range(samples):
+            progress.advance()
             start = time.perf_counter()
             call("GET", f"/api/history?limit=20&resultFilter={['all', 'WIN', 'LOSE'][i % 3]}")
             times.append((time.perf_counter() - start) * 1000)
@@ -165,12 +174,13 @@ def history_curve(user_id: uuid.UUID, sizes: list[int], samples: int = 200) -> l
     return curve
 
 
-def invalidation_curve(key_counts: list[int]) -> list[dict[str, Any]]:
+def invalidation_curve(key_counts: list[int], progress: Progress) -> list[dict[str, Any]]:
     from gbc.cache import invalidate_user_caches
     from gbc.cache.client import redis_client
 
     results = []
     for count in key_counts:
+        progress.stage(f"invalidations with {count:,} keys", 200)
         user = uuid.uuid4()
         pipe = redis_client().pipeline(transaction=False)
         for i in range(count):
@@ -178,6 +188,7 @@ def invalidation_curve(key_counts: list[int]) -> list[dict[str, Any]]:
         pipe.execute()
         times = []
         for _ in range(200):
+            progress.advance()
             start = time.perf_counter()
             invalidate_user_caches(user)
             times.append((time.perf_counter() - start) * 1000)
@@ -201,10 +212,13 @@ def main(argv: list[str] | None = None) -> int:
         from gbc.observability import logger
 
         logger.setLevel("WARNING")
+        print(f"making {args.users} players with 500 games each", file=sys.stderr, flush=True)
         users = [uid for uid, _ in make_players(args.users, games_each=500)]
-        report: dict[str, Any] = {"workload": compare(users, args.requests)}
-        report["invalidation"] = invalidation_curve([10, 100, 1000, 10000])
-        report["history_uncached_curve"] = history_curve(users[0], [int(s) for s in args.sizes.split(",")])
+        with Progress("requests") as progress:
+            report: dict[str, Any] = {"workload": compare(users, args.requests, progress)}
+            report["invalidation"] = invalidation_curve([10, 100, 1000, 10000], progress)
+            sizes = [int(s) for s in args.sizes.split(",")]
+            report["history_uncached_curve"] = history_curve(users[0], sizes, progress)
     _print(report)
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"compare-{time.strftime('%Y%m%d-%H%M%S')}.json"

@@ -23,15 +23,19 @@ import random
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from decimal import Decimal
+from multiprocessing.sharedctypes import Synchronized
 from pathlib import Path
 from typing import Any
 
+from bench.progress import Progress
 from gbc.blackjack import DECKS, LazyShoe, Phase, apply, basic_strategy, deal
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BET = Decimal(1)
 EDGE_RANGE = (0.2, 0.6)  # percent
+PROGRESS_EVERY = 10_000  # hands between two reports of a process
 RULES = "6 decks reshuffled every round, S17, 3:2, peek, DAS, split to 4, no resplit aces, late surrender"
 
 
@@ -46,12 +50,15 @@ class RandomShoe(LazyShoe):
         return self._rng.randrange(m)
 
 
-def simulate(hands: int, seed: int) -> dict[str, Any]:
-    """Play `hands` rounds of one unit each; sums of the per-round net (and its square) for the statistics."""
+def simulate(hands: int, seed: int, report: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Play `hands` rounds of one unit each; sums of the per-round net (and its square) for the statistics.
+    `report(n)` hears of every PROGRESS_EVERY hands played."""
     rng = random.Random(seed)
     net_sum = net_squares = wagered = 0.0
     results: Counter[str] = Counter()
-    for _ in range(hands):
+    for played in range(1, hands + 1):
+        if report is not None and played % PROGRESS_EVERY == 0:
+            report(PROGRESS_EVERY)
         shoe = RandomShoe(rng)
         round_ = deal(BET, shoe)
         while round_.phase is not Phase.ENDED:
@@ -63,7 +70,43 @@ def simulate(hands: int, seed: int) -> dict[str, Any]:
         net_squares += net * net
         wagered += float(outcome.total_wagered)
         results[outcome.result] += 1
+    if report is not None:
+        report(hands % PROGRESS_EVERY)
     return {"hands": hands, "seed": seed, "net": net_sum, "net_squares": net_squares, "wagered": wagered, **results}
+
+
+# The hands played so far by every pool process (set by the pool's initializer), for the progress line.
+_played: Synchronized[int] | None = None
+
+
+def _share_counter(counter: Synchronized[int]) -> None:
+    global _played
+    _played = counter
+
+
+def _count(hands: int) -> None:
+    assert _played is not None
+    with _played.get_lock():
+        _played.value += hands
+
+
+def _simulate_counted(hands: int, seed: int) -> dict[str, Any]:
+    return simulate(hands, seed, _count)
+
+
+def run(chunks: list[tuple[int, int]], progress: Progress) -> list[dict[str, Any]]:
+    """Each chunk (hands, seed) in its own process; the progress line follows the shared count."""
+    if len(chunks) == 1:
+        return [simulate(*chunks[0], report=progress.advance)]
+    counter: Synchronized[int] = multiprocessing.Value("q", 0)
+    with multiprocessing.Pool(len(chunks), initializer=_share_counter, initargs=(counter,)) as pool:
+        pending = pool.starmap_async(_simulate_counted, chunks)
+        while not pending.ready():
+            pending.wait(0.2)
+            progress.set(counter.value)
+        parts = pending.get()
+    progress.set(counter.value)
+    return parts
 
 
 def summarize(parts: list[dict[str, Any]], wall_s: float) -> dict[str, Any]:
@@ -129,11 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     processes = min(args.processes, args.hands)
     chunks = [(args.hands // processes + (i < args.hands % processes), base_seed + i) for i in range(processes)]
     start = time.perf_counter()
-    if processes == 1:
-        parts = [simulate(*chunks[0])]
-    else:
-        with multiprocessing.Pool(processes) as pool:
-            parts = pool.starmap(simulate, chunks)
+    with Progress("hands", total=args.hands) as progress:
+        parts = run(chunks, progress)
     report = summarize(parts, time.perf_counter() - start)
 
     print_report(report)

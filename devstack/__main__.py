@@ -14,13 +14,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from devstack.template import ROOT, Stack, load_stack
+from devstack.template import ROOT, Stack, background_functions, load_stack
 
 if TYPE_CHECKING:
     from devstack.services import Services
 
 DATA_DIR = Path(os.environ.get("DEVSTACK_DATA_DIR", ROOT / ".local"))
 STATE_FILE = "stack.json"
+METRICS_FILE = "metrics.jsonl"
+CHAIN_FUNCTIONS = ("ChainPollerFunction",)  # paused when there is no chain (no Node.js)
 
 
 def log(message: str) -> None:
@@ -156,6 +158,10 @@ def _up(args: argparse.Namespace, data_dir: Path) -> int:
     from devstack.control import LocalControl
     from devstack.http_api import LocalApi
     from devstack.http_server import serve
+    from devstack.local_dashboard import LocalDashboard
+    from devstack.local_metrics import MeteredInvoker, QueueSampler, metered_gateway
+    from devstack.metrics_file import ENV_VARIABLE, MetricsFile
+    from devstack.metrics_store import MetricsStore
     from devstack.play import LocalPlay
     from devstack.runtime import apply_environment
     from devstack.scheduler import Scheduler
@@ -163,6 +169,7 @@ def _up(args: argparse.Namespace, data_dir: Path) -> int:
     from devstack.sqs_pump import SqsPump
     from devstack.supervisor import Supervisor
     from devstack.websocket import LocalWebSocketApi
+    from ops.dashboard import dashboard_panels
 
     started = time.perf_counter()
     fresh_chain = not os.environ.get("CHAIN_RPC_URL")
@@ -186,38 +193,65 @@ def _up(args: argparse.Namespace, data_dir: Path) -> int:
         import boto3
 
         answers = {a.function: {"Unauthorized"} for a in stack.authorizers.values()}
-        runtime = ContainerPool(stack.functions, env, size=args.containers, log=log, answers=answers)
-        api = LocalApi(stack, runtime, log)
-        websocket = LocalWebSocketApi(stack, runtime, log, args.host, args.ws_port)
-        scheduler = Scheduler(stack, runtime, log, speed=args.schedule_speed)
+        # The functions' EMF lines go to the metrics file, not the console (devstack.metrics_file);
+        # the stack adds what AWS would measure (devstack.local_metrics): /_local/dashboard charts both.
+        metrics = MetricsFile(data_dir / METRICS_FILE, truncate=True)
+        container_env = {**env, ENV_VARIABLE: str(metrics.path)}
+        runtime = ContainerPool(
+            stack.functions,
+            container_env,
+            size=args.containers,
+            log=log,
+            answers=answers,
+            background=background_functions(stack),
+        )
+        invoker = MeteredInvoker(runtime, metrics)
+        api = LocalApi(stack, invoker, log)
+        websocket = LocalWebSocketApi(stack, invoker, log, args.host, args.ws_port)
+        paused = {fn: "no local chain" for fn in CHAIN_FUNCTIONS if "chain" in services.unavailable}
+        scheduler = Scheduler(stack, invoker, log, speed=args.schedule_speed, paused=paused)
         sqs = boto3.client("sqs", endpoint_url=env["SQS_ENDPOINT_URL"], region_name="us-east-1")
-        pump = SqsPump(stack, runtime, sqs, log, concurrency_cap=args.worker_concurrency)
+        pump = SqsPump(stack, invoker, sqs, log, concurrency_cap=args.worker_concurrency)
         control = LocalControl(scheduler, services, runtime, log)
+        sampler = QueueSampler(stack, env["SQS_ENDPOINT_URL"], sqs, metrics)
+        dashboard = LocalDashboard(dashboard_panels(), MetricsStore(metrics.path), list(services.unavailable.values()))
+        gateway = metered_gateway(api.wsgi_app, metrics)
 
         play = LocalPlay(data_dir)
 
         def app(environ: dict[str, Any], start_response: Any) -> Any:
             if play.handles(environ.get("PATH_INFO", "")):  # /play and its dev wallet (devstack.play)
                 return play(environ, start_response)
+            if dashboard.handles(environ.get("PATH_INFO", "")):  # before /_local/ (devstack.local_dashboard)
+                return dashboard(environ, start_response)
             if control.handles(environ.get("PATH_INFO", "")):
                 return control(environ, start_response)
             if environ.get("PATH_INFO", "").startswith("/@connections/"):
                 return websocket.management_api(environ, start_response)
-            return api.wsgi_app(environ, start_response)
+            return gateway(environ, start_response)
 
         server = serve(args.host, args.port, app)
         websocket.start()
         pump.start()
         scheduler.start()
+        sampler.start()
         (data_dir / STATE_FILE).write_text(json.dumps({"pid": os.getpid(), "port": args.port, "env": env}))
         log(f"ready in {time.perf_counter() - started:.2f}s: API on http://{args.host}:{args.port}")
         for route in stack.routes:
             log(f"  {route.method:6} {route.path:28} -> {route.function}{'' if route.authorizer else ' (public)'}")
         log(f"  WebSocket pushes on {websocket.url} (ticket: POST /api/realtime/ticket)")
-        log(f"  play in a browser: http://{here}:{args.port}/play")
+        log(
+            f"  play in a browser: http://{here}:{args.port}/play; dashboard: http://{here}:{args.port}/_local/dashboard"
+        )
+        log(f"  metrics (the functions' EMF lines) in {metrics.path}")
         log(f"  SQS {env['SQS_ENDPOINT_URL']}; schedules every period/{args.schedule_speed:g}; data in {data_dir}")
-        log(f"  chain {env.get('CHAIN_RPC_URL')} ({chain}, id {env.get('CHAIN_ID')}); try `python -m devstack player`")
-        log(f"    token {env.get('TOKEN_ADDRESS')} vault {env.get('VAULT_ADDRESS')} faucet {env.get('FAUCET_ADDRESS')}")
+        if "chain" in services.unavailable:
+            log(f"  {services.unavailable['chain']}")
+        else:
+            rpc, chain_id = env.get("CHAIN_RPC_URL"), env.get("CHAIN_ID")
+            log(f"  chain {rpc} ({chain}, id {chain_id}); try `python -m devstack player`")
+            addresses = (env.get(name) for name in ("TOKEN_ADDRESS", "VAULT_ADDRESS", "FAUCET_ADDRESS"))
+            log("    token {} vault {} faucet {}".format(*addresses))
         log(f"  supervised: {', '.join(services.managed) or 'nothing'}; controls under /_local/ (GET /_local/services)")
         try:
             server.serve_forever()
@@ -229,6 +263,7 @@ def _up(args: argparse.Namespace, data_dir: Path) -> int:
             websocket.stop()
             pump.stop()
             scheduler.stop()
+            sampler.stop()
             runtime.stop()
     finally:
         supervisor.stop()

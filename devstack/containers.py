@@ -24,6 +24,7 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
+from devstack.metrics_file import route_metric_lines
 from devstack.runtime import LocalContext
 from devstack.template import Function
 
@@ -33,6 +34,11 @@ SEND_ATTEMPTS = 3
 # here init happens in the first invocation, so that one gets both.
 INIT_SECONDS = 10.0
 DRAIN_POLL_SECONDS = 0.002
+
+
+# The niceness of containers no request waits for (ContainerPool.background): CFS gives them weight
+# 110 against a request's 1024. DEVSTACK_BACKGROUND_NICE=0 runs them like the others.
+BACKGROUND_NICE = int(os.environ.get("DEVSTACK_BACKGROUND_NICE", "10"))
 
 
 class InvocationError(Exception):
@@ -56,11 +62,14 @@ class PoolStopped(RuntimeError):
     """The stack is stopping: no new invocation starts."""
 
 
-def _serve(conn: Connection, env: dict[str, str], fn: Function) -> None:
+def _serve(conn: Connection, env: dict[str, str], fn: Function, nice: int = 0) -> None:
     """A container's main loop (in the child process). Work a handler left for after its response
     (gbc.after_response) runs once the response is sent, before the next invocation is read, the
     way Lambda's internal extension holds the environment until it is done."""
+    if nice:
+        os.nice(nice)
     os.environ.update(env)
+    route_metric_lines()  # EMF lines to the stack's metrics file, not the console (devstack.metrics_file)
     os.environ.setdefault("GBC_AFTER_RESPONSE", "host")
     module_name, attr = fn.handler.rsplit(".", 1)
     handler = None
@@ -97,10 +106,12 @@ def _after_the_response() -> None:
 
 
 class _Container:
-    def __init__(self, ctx: Any, env: dict[str, str], fn: Function) -> None:
+    def __init__(self, ctx: Any, env: dict[str, str], fn: Function, nice: int = 0) -> None:
         self.fn = fn
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=_serve, args=(child, env, fn), name=f"lambda-{fn.logical_id}", daemon=True)
+        self.process = ctx.Process(
+            target=_serve, args=(child, env, fn, nice), name=f"lambda-{fn.logical_id}", daemon=True
+        )
         self.process.start()
         child.close()
         self.busy = False
@@ -181,8 +192,13 @@ class ContainerPool:
         size: int,
         log: Callable[[str], None] | None = None,
         answers: dict[str, set[str]] | None = None,
+        background: frozenset[str] = frozenset(),
     ) -> None:
         self.functions, self.env, self.size = functions, env, size
+        # Functions no request waits for (queue workers, schedules, the notifier). In AWS each
+        # function has capacity of its own; on one machine their containers run niced, so a request
+        # gets the CPU first, as it would beside them in the cloud.
+        self.background = background
         self.log = log or (lambda message: None)
         # Errors that are a function's answer rather than a fault, by function: a TOKEN authorizer
         # raises "Unauthorized" to get a 401. A container that gave one is kept (warm).
@@ -209,7 +225,12 @@ class ContainerPool:
                     container.busy = True
                     return container
                 if len(self._all[logical_id]) < self.size:
-                    container = _Container(self._ctx, self.env, self.functions[logical_id])
+                    container = _Container(
+                        self._ctx,
+                        self.env,
+                        self.functions[logical_id],
+                        BACKGROUND_NICE if logical_id in self.background else 0,
+                    )
                     container.busy = True
                     self._all[logical_id].append(container)
                     return container

@@ -48,8 +48,19 @@ def scheduled_event(schedule: Schedule) -> dict[str, Any]:
 
 
 class Scheduler:
-    def __init__(self, stack: Stack, runtime: Invoker, log: Callable[[str], None], speed: float) -> None:
+    """`paused`: function logical id -> why its schedules do not run on the timer (the chain poller
+    without a chain); they still run on demand."""
+
+    def __init__(
+        self,
+        stack: Stack,
+        runtime: Invoker,
+        log: Callable[[str], None],
+        speed: float,
+        paused: dict[str, str] | None = None,
+    ) -> None:
         self.stack, self.runtime, self.log, self.speed = stack, runtime, log, speed
+        self.paused = paused or {}
         self.stopping = threading.Event()
         self.threads: list[threading.Thread] = []
         self.by_name = {s.name: s for s in stack.schedules}
@@ -72,6 +83,9 @@ class Scheduler:
         if self.speed <= 0:
             return
         for schedule in self.stack.schedules:
+            if schedule.function in self.paused:
+                self.log(f"schedule {schedule.name} paused: {self.paused[schedule.function]}")
+                continue
             thread = threading.Thread(
                 target=self._loop, args=(schedule,), name=f"schedule-{schedule.name}", daemon=True
             )

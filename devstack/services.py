@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from devstack.prerequisites import missing_for_chain
 from devstack.supervisor import ProcessService, ServiceError
 from devstack.template import Stack
 
@@ -48,6 +49,7 @@ class Services:
     env: dict[str, str] = field(default_factory=dict)
     managed: dict[str, ProcessService] = field(default_factory=dict)
     external: dict[str, str] = field(default_factory=dict)
+    unavailable: dict[str, str] = field(default_factory=dict)  # not started, and why (no Node.js: the chain)
 
     def stop(self) -> None:
         for service in reversed(list(self.managed.values())):
@@ -58,6 +60,8 @@ class Services:
         states = {name: service.describe() for name, service in self.managed.items()}
         for name, url in self.external.items():
             states[name] = {"pid": None, "running": None, "restarts": 0, "address": url, "managed": False}
+        for name, why in self.unavailable.items():
+            states[name] = {"pid": None, "running": False, "restarts": 0, "address": None, "managed": False, "why": why}
         return states
 
 
@@ -391,6 +395,10 @@ def start_services(data_dir: Path, sqs_port: int = DEFAULT_SQS_PORT) -> Services
         env["JWT_SECRET"] = os.environ.get("JWT_SECRET") or _local_secret(data_dir, "jwt_secret")
         if _external(services, "chain", "CHAIN_RPC_URL"):
             env.update(_external_chain(data_dir))
+        elif (missing := missing_for_chain()) is not None:
+            services.unavailable["chain"] = missing
+            # A deployment of an earlier run names a chain that is gone (the dev wallet reads it).
+            (data_dir / "chain" / "deployment.json").unlink(missing_ok=True)
         else:
             env.update(_start_chain(services, data_dir))
     except BaseException:

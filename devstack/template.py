@@ -72,7 +72,10 @@ class Resolver:
         if name in self.parameters:
             return self.parameters[name]
         if name in self.raw.get("Parameters", {}):
-            return self.raw["Parameters"][name].get("Default")
+            spec = self.raw["Parameters"][name]
+            if "Default" not in spec:  # a required parameter (the data stack's outputs): only AWS has it
+                raise Unresolvable(name)
+            return spec["Default"]
         resource = self.raw["Resources"].get(name)
         if resource and resource["Type"] == "AWS::SQS::Queue":
             return f"{self.endpoint}/{ACCOUNT}/{self.queue_name(name)}"
@@ -248,6 +251,13 @@ class Stack:
     cors: Cors | None = None
     tables: dict[str, Table] = field(default_factory=dict)
     websocket_routes: dict[str, WebSocketRoute] = field(default_factory=dict)
+
+
+def background_functions(stack: Stack) -> frozenset[str]:
+    """The functions no client waits for: not behind an API route, an authorizer or a WebSocket route."""
+    facing = {r.function for r in stack.routes} | {a.function for a in stack.authorizers.values()}
+    facing |= {w.function for w in stack.websocket_routes.values()}
+    return frozenset(stack.functions) - facing
 
 
 def _static(value: Any, resolver: Resolver) -> str:

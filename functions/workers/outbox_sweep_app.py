@@ -18,20 +18,28 @@ from gbc.api.idempotency import prune_idempotency_keys
 from gbc.auth.sessions import prune_revoked
 from gbc.bootstrap import bootstrap
 from gbc.data.database import get_engine
-from gbc.observability import logger
-from gbc.queue.outbox import sweep_outbox
+from gbc.observability import logger, metrics
+from gbc.queue.outbox import report_backlog, sweep_outbox
 
 # The direct-processing fallback for jobs and the cache's event subscribers (gbc.bootstrap).
 bootstrap()
 
 
+@metrics.log_metrics
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     sent = sweep_outbox()
+    backlog, oldest = report_backlog()
     with get_engine().begin() as conn:
         pruned = prune_revoked(conn)
         keys = prune_idempotency_keys(conn)
-    return {"sent": sent, "revocationsPruned": pruned, "idempotencyKeysPruned": keys}
+    return {
+        "sent": sent,
+        "outboxBacklog": backlog,
+        "outboxOldestAgeS": round(oldest, 3),
+        "revocationsPruned": pruned,
+        "idempotencyKeysPruned": keys,
+    }
 
 
 # The import is done: what it built is frozen, and collections are back on.

@@ -241,3 +241,30 @@ def test_the_most_recently_used_free_container_runs_the_next_invocation():
         assert [_pid(pool) for _ in range(5)] == [last] * 5
     finally:
         pool.stop()
+
+
+def test_containers_no_request_waits_for_run_niced_and_the_api_s_do_not():
+    """In AWS a worker has capacity of its own; on one machine its containers yield the CPU to the
+    request path (devstack.containers.BACKGROUND_NICE)."""
+    from devstack.containers import BACKGROUND_NICE
+    from devstack.template import background_functions
+
+    stack = load_stack(sqs_endpoint="http://127.0.0.1:1")
+    background = background_functions(stack)
+    assert {"WorkerFunction", "NotifierFunction", "OutboxSweepFunction", "ChainPollerFunction"} <= background
+    assert not background & {"ApiFunction", "AuthFunction", "AuthorizerFunction", "RealtimeFunction"}
+
+    fn = Function(FN, f"{__name__}.handler", 30, 128)
+    functions = {
+        "Worker": dataclasses.replace(fn, logical_id="Worker"),
+        "Api": dataclasses.replace(fn, logical_id="Api"),
+    }
+    pool = ContainerPool(functions, {}, size=1, background=frozenset({"Worker"}))
+    try:
+        worker_pid = pool.invoke("Worker", {})["pid"]
+        api_pid = pool.invoke("Api", {})["pid"]
+        own = os.getpriority(os.PRIO_PROCESS, 0)
+        assert os.getpriority(os.PRIO_PROCESS, worker_pid) == min(own + BACKGROUND_NICE, 19)
+        assert os.getpriority(os.PRIO_PROCESS, api_pid) == own
+    finally:
+        pool.stop()

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from gbc.data.models import GameResult, Purchase, TransactionType, Withdrawal, WithdrawalStatus
 from gbc.data.transaction import unit_of_work
 from gbc.ledger import apply_balance_change
+from gbc.settings import get_settings
 from gbc.wallet.service import ledger_total
 from tests.support.api import call_api
 from tests.support.factories import make_funded_user, make_user
@@ -126,6 +127,19 @@ def test_deposit_intent_tells_how_to_deposit(db):
     assert response.body["amountWei"] == str(125 * 10**17)
     assert [s["call"] for s in response.body["steps"]] == ["approve(address,uint256)", "deposit(uint256)"]
     assert call_api("POST", "/api/deposit", body={"amount": -1}, user_id=user.id).status == 400
+
+
+def test_deposit_answers_503_when_no_vault_is_configured(db, monkeypatch):
+    # The local stack without Node.js has no chain, and the template's default is the zero address.
+    monkeypatch.setenv("VAULT_ADDRESS", "0x" + "0" * 40)
+    get_settings.cache_clear()
+    try:
+        user = make_user()
+        response = call_api("POST", "/api/deposit", body={"amount": "5", "currency": "GBC"}, user_id=user.id)
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+    assert response.status == 503 and "no vault contract is configured" in response.body["error"]
 
 
 def test_withdrawal_holds_funds_and_signs_a_voucher(db):

@@ -2,7 +2,8 @@
 
 The same variable names are set by template.yaml (AWS), the local stack (devstack) and the tests.
 Secrets are never read here directly in AWS: the `*_SECRET_ARN` / `*_PARAMETER` variables name where
-they live and `gbc.secret_store` fetches them (cached per container). Locally the plain variables carry them.
+they live and `gbc.secret_store` fetches them (cached per container). Locally (devstack, the tests,
+`sam local` with env.sam-local.json) those are empty and the plain variables carry the secrets.
 """
 
 from __future__ import annotations
@@ -121,7 +122,9 @@ class Settings(BaseModel):
     def _from_environment(cls, values: Any) -> Any:
         if not isinstance(values, dict):
             return values
-        return {**{name.lower(): value for name, value in os.environ.items()}, **values}
+        # A variable set to "" is unset: template.yaml declares the local-only ones empty (SAM local
+        # overrides only the variables a template declares), and "" is no valid URL, key or number.
+        return {**{name.lower(): value for name, value in os.environ.items() if value != ""}, **values}
 
 
 @lru_cache(maxsize=1)

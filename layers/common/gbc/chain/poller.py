@@ -18,11 +18,11 @@ from dataclasses import dataclass, field, replace
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 
-from gbc.chain.checkpoint import Checkpoint, read_checkpoint, write_checkpoint
+from gbc.chain.checkpoint import Checkpoint, checkpoint_key, read_checkpoint, write_checkpoint
 from gbc.chain.events import SPECS, ChainLog, decode_log
 from gbc.chain.reorg import record_blocks, rewind
 from gbc.chain.rpc import BlockHeader, JsonRpcClient, RpcError
-from gbc.data.models import ChainEvent, ChainEventStatus
+from gbc.data.models import ChainEvent, ChainEventStatus, SystemConfig
 from gbc.data.transaction import UnitOfWork, unit_of_work
 from gbc.events import DepositSeen
 from gbc.observability import logger, metrics
@@ -87,10 +87,42 @@ class ChainPoller:
             self._chain_checked = True
 
     def poll(self, budget_seconds: float | None = None, max_ranges: int | None = None) -> PollResult:
+        """Read from the checkpoint on, then report the lag (ChainBlocksBehind, ChainCheckpointAge),
+        on a failed run too when the database answers, and count the run (ChainPollerRuns) if it
+        completed: a missing count is a missed run."""
+        result = PollResult()
+        try:
+            self._poll(result, budget_seconds, max_ranges)
+        finally:
+            self._report_lag(result.head)
+        metrics.add_metric(name="ChainPollerRuns", unit="Count", value=1)
+        return result
+
+    def _report_lag(self, head: int | None) -> None:
+        """From the committed checkpoint (one query): blocks behind the head (with the confirmations
+        the poller waits for, a poller caught up is CHAIN_CONFIRMATIONS behind) and the seconds since
+        the checkpoint row was last written (a range stored, a rewind, a smaller range), on the
+        database's clock. Never fails the run: a database that does not answer reports nothing."""
+        try:
+            with unit_of_work() as uow:
+                row = uow.session.execute(
+                    select(SystemConfig.value, func.extract("epoch", func.now() - SystemConfig.updated_at)).where(
+                        SystemConfig.key == checkpoint_key(self.chain_id)
+                    )
+                ).first()
+        except Exception as exc:
+            logger.warning("[Chain] could not read the checkpoint to report the lag", extra={"error": str(exc)})
+            return
+        block = int(row.value["block"]) if row is not None else self._initial().block
+        if head is not None:
+            metrics.add_metric(name="ChainBlocksBehind", unit="Count", value=max(head - block, 0))
+        if row is not None:
+            metrics.add_metric(name="ChainCheckpointAge", unit="Seconds", value=max(float(row[1]), 0.0))
+
+    def _poll(self, result: PollResult, budget_seconds: float | None, max_ranges: int | None) -> None:
         budget = self.settings.chain_poll_budget_seconds if budget_seconds is None else budget_seconds
         deadline = time.monotonic() + budget
         self._check_chain()
-        result = PollResult()
         result.head = self.rpc.block_number()
         result.safe_head = result.head - self.settings.chain_confirmations
         while time.monotonic() < deadline and (max_ranges is None or result.ranges < max_ranges):
@@ -115,7 +147,6 @@ class ChainPoller:
         # An idle poll (most of them) is a debug line; one that changed something is news.
         busy = result.stored or result.reorgs or result.refunds or result.stopped != "caught up"
         (logger.info if busy else logger.debug)("[Chain] poll", extra=result.as_dict())
-        return result
 
     def _try_lock(self, uow: UnitOfWork) -> bool:
         return bool(uow.session.scalar(select(func.pg_try_advisory_xact_lock(self._lock_key))))

@@ -191,6 +191,23 @@ def sweep_outbox(limit: int = 500) -> int:
     return len(done)
 
 
+def report_backlog() -> tuple[int, float]:
+    """OutboxBacklog and OutboxOldestAge: the rows not handed to SQS yet and the age of the oldest
+    (0 when there is none), in one statement on the database's clock. Each sweep reports them after
+    its work: what it could not deliver, plus what commits are sending at that moment (milliseconds
+    old). Returns (rows, seconds)."""
+    with get_engine().connect() as conn:
+        rows, oldest = conn.execute(
+            select(func.count(), func.extract("epoch", func.now() - func.min(OutboxJob.created_at))).where(
+                OutboxJob.sent_at.is_(None)
+            )
+        ).one()
+    age = max(float(oldest or 0), 0.0)
+    metrics.add_metric(name="OutboxBacklog", unit=MetricUnit.Count, value=rows)
+    metrics.add_metric(name="OutboxOldestAge", unit=MetricUnit.Seconds, value=age)
+    return int(rows), age
+
+
 def _processed_among(uow: UnitOfWork, ids: set[uuid.UUID]) -> set[uuid.UUID]:
     if not ids:
         return set()

@@ -28,6 +28,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from sqlalchemy import and_, case, func, or_, select, true
 from sqlalchemy.dialects.postgresql import insert
 
+from gbc.business_metrics import count_after_commit
 from gbc.data.models import Game, GameResult, SystemConfig
 from gbc.data.transaction import UnitOfWork
 from gbc.events import StatsChanged
@@ -155,6 +156,16 @@ def _combine(base: dict[str, Any], delta: dict[str, Any], newest: Any, previous_
     return stats
 
 
+def _count_new_rounds(uow: UnitOfWork, new: dict[str, Any]) -> None:
+    """The games this update counts for the first time (those after the previous watermark): the
+    business figures RoundsPlayed, GbcWagered and GbcPaid (what went back to the players), once."""
+    count_after_commit(uow, RoundsPlayed=new["totalHands"], GbcWagered=new["totalBet"], GbcPaid=new["totalWin"])
+
+
+def _minus(total: dict[str, Any], part: dict[str, Any]) -> dict[str, Any]:
+    return {name: total[name] - part[name] for name in total}
+
+
 def aggregate_user_stats(uow: UnitOfWork, user_id: uuid.UUID) -> dict[str, Any]:
     """The full aggregate, without storing it (a user the stats job has not reached yet)."""
     found = _aggregate(uow, user_id, None)
@@ -204,6 +215,8 @@ def full_recompute(uow: UnitOfWork, user_id: uuid.UUID, *, emit_metric: bool = T
     if stored is not None:
         upto = found.upto if found.upto is not None else _delta((0,) * 8)
         corrected = not _same(stored, _combine(EMPTY, upto, None, None))
+    if emit_metric:  # games after the stored watermark (all without one) are counted here first
+        _count_new_rounds(uow, _minus(found.delta, found.upto) if mark and found.upto is not None else found.delta)
     if corrected:
         logger.warning(
             f"[Stats] Corrected drifted stats for user {user_id}",
@@ -231,4 +244,5 @@ def apply_new_games(uow: UnitOfWork, user_id: uuid.UUID) -> dict[str, Any]:
         return public(current)
     stats = _combine(current, found.delta, found.newest, mark)
     _store(uow, user_id, stats)
+    _count_new_rounds(uow, found.delta)
     return public(stats)

@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 
+from gbc.business_metrics import count_after_commit
 from gbc.data.models import (
     ChainEvent,
     ChainEventStatus,
@@ -137,6 +138,10 @@ def credit_chain_event(uow: UnitOfWork, payload: ChainEventPayload, kind: Transa
     if applied and kind is TransactionType.DEPOSIT:
         _complete_intent(uow, user.id, payload.amount)
     if applied:
+        if kind is TransactionType.DEPOSIT:
+            count_after_commit(uow, DepositsCredited=1, GbcDeposited=payload.amount)
+        else:
+            count_after_commit(uow, FaucetClaims=1)
         label = "deposit" if kind is TransactionType.DEPOSIT else "faucet claim"
         logger.info(
             f"[Worker] Processed {label}: {payload.amount} GBC for user {user.id}", extra={"ref": entry.reference_id}
@@ -175,6 +180,7 @@ def complete_withdrawal(uow: UnitOfWork, payload: ChainEventPayload) -> bool:
         "txHash": withdrawal.tx_hash,
     }
     uow.record(WithdrawalChanged(user_id=withdrawal.user_id, withdrawal=paid))  # no longer pending
+    count_after_commit(uow, WithdrawalsPaid=1, GbcWithdrawn=withdrawal.amount)
     logger.info(
         f"[Worker] Processed withdrawal: {payload.amount} GBC for user {withdrawal.user_id}",
         extra={"nonce": payload.nonce},

@@ -6,6 +6,7 @@ import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from http import HTTPStatus
 from typing import Any
 
 from sqlalchemy import func, select
@@ -84,9 +85,18 @@ def _load_transactions(user_id: uuid.UUID, limit: int, cursor: str | None) -> di
     return page.to_json()
 
 
+class DepositsUnavailable(DomainError):
+    """No vault is configured (the local stack without Node.js has no chain): an instruction to send
+    GBC to the zero address would burn it."""
+
+    status = HTTPStatus.SERVICE_UNAVAILABLE
+
+
 def deposit_intent(user_id: uuid.UUID, amount: Decimal, currency: str) -> DepositInstructions:
     """Where and how to deposit on chain; the poller credits the Deposit event when it comes."""
     settings = get_settings()
+    if int(settings.vault_address, 16) == 0:
+        raise DepositsUnavailable("Deposits are unavailable: no vault contract is configured (VAULT_ADDRESS)")
     expires = datetime.now(UTC) + timedelta(seconds=settings.deposit_intent_ttl_seconds)
     wei = int(amount * WEI)
     with unit_of_work() as uow:

@@ -1,0 +1,1 @@
+"""Infrastructure outside template.yaml: the data stack (data.yaml) and the deploy helpers."""
