@@ -87,11 +87,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--migrations-hash", default="")
     parser.add_argument("--check", action="store_true", help="only check that the data stack is usable")
     parser.add_argument("--set", default="", help='extra overrides, "Name=value Name=value"')
+    parser.add_argument("--region", default="", help="the data stack's region (default: samconfig.toml's)")
     args = parser.parse_args(argv)
 
     deploy = samconfig_deploy(args.env)
     declared = set(load_raw(ROOT / "template.yaml")["Parameters"])
-    outputs = data_stack_outputs(args.data_stack, deploy.get("region", "us-east-1"))
+    outputs = data_stack_outputs(args.data_stack, args.region or deploy.get("region", "us-east-1"))
     if args.check:
         return 0
     if not args.migrations_hash:

@@ -290,6 +290,24 @@ def test_the_migrations_run_on_deploy_inside_the_vpc_within_lambdas_limit():
     assert list(APP["Resources"])[-2:] == ["MigrationsFunction", "Migrations"], "the block ends Resources"
 
 
+def test_every_function_that_reaches_the_database_waits_for_the_migrations():
+    """On create the schedules and the API start only once the schema exists; on update new code
+    arrives only after its migration committed (a failed one rolls back before any code changed)."""
+    functions = {
+        name: r
+        for name, r in APP["Resources"].items()
+        if r["Type"] == "AWS::Serverless::Function" and name != "MigrationsFunction"
+    }
+    in_vpc = {name for name, r in functions.items() if _in_the_vpc(r["Properties"])}
+    assert {"ApiFunction", "WorkerFunction", "ChainPollerFunction", "OutboxSweepFunction"} <= in_vpc
+    waiting = {name for name, r in functions.items() if "Migrations" in _listed(r.get("DependsOn"))}
+    assert waiting == in_vpc
+
+
+def _listed(value):
+    return [value] if isinstance(value, str) else list(value or [])
+
+
 # ---------------------------------------------------------------- make deploy's parameters
 
 OUTPUTS = {

@@ -109,3 +109,93 @@ def test_a_failing_statement_raises_the_servers_error_and_the_connection_goes_on
     assert sqlstate(raised.value.orig) == code
     with unit_of_work() as uow:  # the same pooled connection, in sync with the server
         assert uow.session.execute(text("SELECT :x + 1"), {"x": 41}).scalar_one() == 42
+
+
+def _secret_engine(monkeypatch, secret_arn: str):
+    """An engine as in AWS: DB_HOST and a Secrets Manager secret (moto), on the test database."""
+    from sqlalchemy.engine import make_url
+
+    from gbc.settings import Settings, get_settings
+
+    url = make_url(str(database.get_engine().url))
+    for name, value in {
+        "DATABASE_URL": "",
+        "DB_HOST": url.host or "127.0.0.1",
+        "DB_PORT": str(url.port or 5432),
+        "DB_NAME": url.database,
+        "DB_USER": url.username,
+        "DB_SSL": "disable",
+        "DB_SECRET_ARN": secret_arn,
+    }.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    return database.build_engine(Settings())
+
+
+def _login_password(engine) -> bytes:
+    with engine.connect() as connection:
+        return connection.connection.driver_connection.password
+
+
+def test_a_new_connection_logs_in_with_the_rotated_password(db, monkeypatch):
+    """RDS rotates a managed master password every 7 days: a warm container's next connection (the
+    pool recycles every 5 minutes) must use the secret's current password, not the engine's first."""
+    import json
+
+    import boto3
+    from aws_lambda_powertools.utilities import parameters
+    from moto import mock_aws
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        secrets = boto3.client("secretsmanager", region_name="us-east-1")
+        arn = secrets.create_secret(Name="gbc-db", SecretString=json.dumps({"password": "first"}))["ARN"]
+        parameters.clear_caches()
+        engine = _secret_engine(monkeypatch, arn)
+        try:
+            assert _login_password(engine) == b"first"
+            secrets.put_secret_value(SecretId=arn, SecretString=json.dumps({"password": "rotated"}))
+            parameters.clear_caches()  # the 5 minutes of the secret's cache have passed
+            engine.pool.dispose()  # pool_recycle: the connection is replaced
+            assert _login_password(engine) == b"rotated"
+        finally:
+            engine.dispose()
+            parameters.clear_caches()
+
+
+def test_a_refused_login_fetches_the_secret_again_and_retries_once(db, monkeypatch):
+    """Within the secret's 5-minute cache a rotation makes the server refuse the cached password
+    (28P01): the connection fetches the secret past the cache and logs in with the new one."""
+    import json
+
+    import boto3
+    import pg8000.dbapi
+    from aws_lambda_powertools.utilities import parameters
+    from moto import mock_aws
+    from sqlalchemy.engine import default
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        secrets = boto3.client("secretsmanager", region_name="us-east-1")
+        arn = secrets.create_secret(Name="gbc-db", SecretString=json.dumps({"password": "first"}))["ARN"]
+        parameters.clear_caches()
+        engine = _secret_engine(monkeypatch, arn)
+        assert _login_password(engine) == b"first"
+        secrets.put_secret_value(SecretId=arn, SecretString=json.dumps({"password": "rotated"}))
+        engine.pool.dispose()
+        tried: list[str] = []
+        real_connect = default.DefaultDialect.connect
+
+        def server(self, *cargs, **cparams):  # this server uses password auth (the test's trusts all)
+            tried.append(cparams["password"])
+            if cparams["password"] != "rotated":
+                raise pg8000.dbapi.DatabaseError({"S": "FATAL", "C": "28P01", "M": "password authentication failed"})
+            return real_connect(self, *cargs, **cparams)
+
+        monkeypatch.setattr(default.DefaultDialect, "connect", server)
+        try:
+            assert _login_password(engine) == b"rotated"
+            assert tried == ["first", "rotated"], "the cached password once, then the fetched one"
+        finally:
+            engine.dispose()
+            parameters.clear_caches()

@@ -18,10 +18,10 @@ from gbc.settings import Settings
 _CACHE_SECONDS = 300
 
 
-def _secret_string(arn: str) -> str:
+def _secret_string(arn: str, fresh: bool = False) -> str:
     from aws_lambda_powertools.utilities import parameters
 
-    return str(parameters.get_secret(arn, max_age=_CACHE_SECONDS))
+    return str(parameters.get_secret(arn, max_age=_CACHE_SECONDS, force_fetch=fresh))
 
 
 def _parameter(name: str) -> str:
@@ -30,10 +30,11 @@ def _parameter(name: str) -> str:
     return str(parameters.get_parameter(name, decrypt=True, max_age=_CACHE_SECONDS))
 
 
-def db_password(settings: Settings) -> str | None:
+def db_password(settings: Settings, fresh: bool = False) -> str | None:
+    """`fresh`: skip the cache (a login was refused: RDS rotates a managed password every 7 days)."""
     if settings.db_secret_arn:
         # RDS-managed secrets are JSON documents {"username": ..., "password": ...}.
-        raw = _secret_string(settings.db_secret_arn)
+        raw = _secret_string(settings.db_secret_arn, fresh)
         try:
             return str(json.loads(raw)["password"])
         except (ValueError, KeyError):

@@ -99,6 +99,27 @@ def _ping_when_idle(engine: Engine) -> None:
             raise exc.DisconnectionError("the connection did not answer a ping after idling") from error
 
 
+LOGIN_REFUSED = "28P01"  # invalid_password
+
+
+def _password_per_connection(engine: Engine, settings: Settings) -> None:
+    """Each new connection logs in with the secret's current password (SQLAlchemy's do_connect
+    recipe for rotating credentials), not the one the engine was built with: RDS rotates a managed
+    master password every 7 days, and pool_recycle reconnects warm containers every 5 minutes. The
+    secret is cached for 5 minutes; a refused login fetches it again once and retries."""
+
+    @event.listens_for(engine, "do_connect")
+    def connect(dialect: Any, record: Any, cargs: Any, cparams: dict[str, Any]) -> Any:
+        cparams["password"] = secret_store.db_password(settings)
+        try:
+            return dialect.connect(*cargs, **cparams)
+        except Exception as error:
+            if sqlstate(error) != LOGIN_REFUSED:
+                raise
+        cparams["password"] = secret_store.db_password(settings, fresh=True)
+        return dialect.connect(*cargs, **cparams)
+
+
 def build_engine(settings: Settings) -> Engine:
     connect_args: dict[str, Any] = {
         "ssl_context": _ssl_context(settings.db_ssl),
@@ -113,6 +134,8 @@ def build_engine(settings: Settings) -> Engine:
         pool_recycle=300,
         # JSONB payloads hold Decimal as strings; keep the default json, no custom serializer needed.
     )
+    if not settings.database_url and settings.db_secret_arn:
+        _password_per_connection(engine, settings)
     event.listen(engine, "handle_error", discard_connection_on_error)
     _ping_when_idle(engine)
     tune_pg8000()  # gbc.data.driver: one exchange a statement, the placeholder rewrite remembered
