@@ -90,7 +90,7 @@ def _serve(conn: Connection, env: dict[str, str], fn: Function, nice: int = 0) -
             conn.send((*answer, "drained"))  # nothing for after the response: free at once
             continue
         conn.send(answer)
-        _after_the_response()
+        _after_the_response(0 if nice else BACKGROUND_NICE)
         conn.send(("drained",))  # free for the next invocation (Lambda: the extension asked for /next)
 
 
@@ -99,10 +99,26 @@ def _work_left() -> bool:
     return after_response is not None and bool(after_response.pending())
 
 
-def _after_the_response() -> None:
+def _after_the_response(nice: int) -> None:
+    """Run what the handler left for after its response. In AWS that is the extension's thread in the
+    function's own environment, which shares no CPU with API Gateway still sending the response;
+    here it shares the machine with the gateway and the client, so it runs in a niced thread (Linux
+    sets niceness per thread) unless the whole container is niced already."""
     after_response = sys.modules.get("gbc.after_response")
-    if after_response is not None:
+    if after_response is None:
+        return
+    if nice <= 0:
         after_response.drain()
+        return
+    thread = threading.Thread(target=_niced, args=(after_response.drain, nice), name="after-response")
+    thread.start()
+    thread.join()
+
+
+def _niced(work: Callable[[], None], nice: int) -> None:
+    tid = threading.get_native_id()
+    os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + nice))
+    work()
 
 
 class _Container:

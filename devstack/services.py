@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from devstack.containers import BACKGROUND_NICE
 from devstack.prerequisites import missing_for_chain
 from devstack.supervisor import ProcessService, ServiceError
 from devstack.template import Stack
@@ -226,6 +227,10 @@ class RedisService(ProcessService):
             client.close()
 
 
+def _yield_the_cpu() -> None:
+    os.nice(BACKGROUND_NICE)
+
+
 class SqsService(ProcessService):
     """moto's server (devstack.moto_sqs) on a fixed port; its queues live in its memory, so a
     restart recreates them (the hook cmd_up adds)."""
@@ -243,6 +248,9 @@ class SqsService(ProcessService):
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            # SQS and DynamoDB are AWS's capacity, not the request path's: niced like the workers
+            # (devstack.containers.BACKGROUND_NICE), they give the CPU to a request first.
+            preexec_fn=_yield_the_cpu,
         )
 
     def _ready(self) -> bool:

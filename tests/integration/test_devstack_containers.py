@@ -40,6 +40,18 @@ def deferring_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return {"pid": os.getpid()}
 
 
+@after_the_response
+def niceness_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Leaves for after its response the writing of the niceness of the thread that runs it."""
+    marker = Path(event["marker"])
+
+    def later() -> None:
+        marker.write_text(str(os.getpriority(os.PRIO_PROCESS, threading.get_native_id())))
+
+    defer(later)
+    return {"niceness": os.getpriority(os.PRIO_PROCESS, 0)}
+
+
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if "Records" in event:  # an SQS batch: dies on a "crash" record, like a killed worker
         if any(record["body"] == "crash" for record in event["Records"]):
@@ -266,5 +278,25 @@ def test_containers_no_request_waits_for_run_niced_and_the_api_s_do_not():
         own = os.getpriority(os.PRIO_PROCESS, 0)
         assert os.getpriority(os.PRIO_PROCESS, worker_pid) == min(own + BACKGROUND_NICE, 19)
         assert os.getpriority(os.PRIO_PROCESS, api_pid) == own
+    finally:
+        pool.stop()
+
+
+def test_an_api_container_runs_its_after_response_work_niced_and_its_requests_not(tmp_path):
+    """In AWS the after-response work runs in the function's own environment; here it would compete
+    with the gateway still sending the response, so it runs in a niced thread."""
+    from devstack.containers import BACKGROUND_NICE
+
+    fn = Function("Api", f"{__name__}.niceness_handler", 30, 128)
+    pool = ContainerPool({"Api": fn}, {}, size=1)
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    try:
+        for i in range(2):  # the second request runs at full priority again
+            marker = tmp_path / f"after-{i}"
+            assert pool.invoke("Api", {"marker": str(marker)}) == {"niceness": own}
+            deadline = time.monotonic() + 10
+            while not marker.exists() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert int(marker.read_text()) == min(own + BACKGROUND_NICE, 19)
     finally:
         pool.stop()
