@@ -257,6 +257,43 @@ def test_sign_in_play_and_read_back_over_http(stack):
     assert stats["totalHands"] == 1
 
 
+def test_the_local_dashboard_charts_what_the_stack_served_and_the_console_has_no_metric_lines(stack):
+    """/_local/dashboard: every panel of the shared definition (ops/dashboard.py) as a chart, drawn
+    from the metrics file the containers and the gateway write; the console keeps none of it."""
+    import re
+    from html import escape
+
+    from eth_account import Account
+
+    from ops.dashboard import dashboard_panels
+
+    token = _sign_in(stack, Account.create())["token"]
+    _play_round(stack, token)
+
+    def page() -> str:
+        with urllib.request.urlopen(stack.base + "/_local/dashboard?minutes=5&period=10", timeout=10) as response:
+            assert response.status == 200 and response.headers["Content-Type"].startswith("text/html")
+            return response.read().decode()
+
+    def requests_shown(html: str) -> float:
+        found = re.search(r"API requests.*?requests: <b>([0-9.]+)", html, re.S)
+        return float(found.group(1)) if found else 0.0
+
+    def rounds_shown(html: str) -> float:
+        found = re.search(r"Rounds per minute.*?: <b>([0-9.]+)</b>", html, re.S)
+        return float(found.group(1)) if found else 0.0
+
+    html = _wait_for(page, lambda h: requests_shown(h) > 0 and rounds_shown(h) > 0, seconds=30)
+    assert requests_shown(html) > 0, "the gateway's requests reach the API panel"
+    assert rounds_shown(html) > 0, "the worker's business figures (the round's stats job) reach theirs"
+    panels = dashboard_panels()
+    assert html.count("<svg") >= len(panels) and "<script" not in html
+    for panel in panels:
+        assert escape(panel.title) in html, panel.title
+    assert '"CloudWatchMetrics"' not in stack.log.read_text(), "metric lines go to the metrics file"
+    assert '"CloudWatchMetrics"' in (stack.data_dir / "metrics.jsonl").read_text()
+
+
 def _wait_for(read: Any, done: Any, seconds: float = 30) -> Any:
     deadline = time.monotonic() + seconds
     while True:
