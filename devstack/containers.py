@@ -117,7 +117,8 @@ def _after_the_response(nice: int) -> None:
 
 def _niced(work: Callable[[], None], nice: int) -> None:
     tid = threading.get_native_id()
-    os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + nice))
+    with contextlib.suppress(OSError):  # a thread id is no process id outside Linux: run it unniced
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + nice))
     work()
 
 
