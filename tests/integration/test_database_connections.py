@@ -137,65 +137,65 @@ def _login_password(engine) -> bytes:
         return connection.connection.driver_connection.password
 
 
-def test_a_new_connection_logs_in_with_the_rotated_password(db, monkeypatch):
+@pytest.fixture
+def rotating_secret(db, monkeypatch):
+    """(rotate, engine): an engine logging in with a Secrets Manager secret (moto) whose password is
+    "first"; `rotate()` makes it "rotated"."""
+    import json
+
+    import boto3
+    from aws_lambda_powertools.utilities import parameters
+    from moto import mock_aws
+
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        secrets = boto3.client("secretsmanager", region_name="us-east-1")
+        arn = secrets.create_secret(Name="gbc-db", SecretString=json.dumps({"password": "first"}))["ARN"]
+        parameters.clear_caches()
+        engine = _secret_engine(monkeypatch, arn)
+
+        def rotate() -> None:
+            secrets.put_secret_value(SecretId=arn, SecretString=json.dumps({"password": "rotated"}))
+
+        try:
+            yield rotate, engine
+        finally:
+            engine.dispose()
+            parameters.clear_caches()
+
+
+def test_a_new_connection_logs_in_with_the_rotated_password(rotating_secret):
     """RDS rotates a managed master password every 7 days: a warm container's next connection (the
     pool recycles every 5 minutes) must use the secret's current password, not the engine's first."""
-    import json
-
-    import boto3
     from aws_lambda_powertools.utilities import parameters
-    from moto import mock_aws
 
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    with mock_aws():
-        secrets = boto3.client("secretsmanager", region_name="us-east-1")
-        arn = secrets.create_secret(Name="gbc-db", SecretString=json.dumps({"password": "first"}))["ARN"]
-        parameters.clear_caches()
-        engine = _secret_engine(monkeypatch, arn)
-        try:
-            assert _login_password(engine) == b"first"
-            secrets.put_secret_value(SecretId=arn, SecretString=json.dumps({"password": "rotated"}))
-            parameters.clear_caches()  # the 5 minutes of the secret's cache have passed
-            engine.pool.dispose()  # pool_recycle: the connection is replaced
-            assert _login_password(engine) == b"rotated"
-        finally:
-            engine.dispose()
-            parameters.clear_caches()
+    rotate, engine = rotating_secret
+    assert _login_password(engine) == b"first"
+    rotate()
+    parameters.clear_caches()  # the 5 minutes of the secret's cache have passed
+    engine.pool.dispose()  # pool_recycle: the connection is replaced
+    assert _login_password(engine) == b"rotated"
 
 
-def test_a_refused_login_fetches_the_secret_again_and_retries_once(db, monkeypatch):
+def test_a_refused_login_fetches_the_secret_again_and_retries_once(rotating_secret, monkeypatch):
     """Within the secret's 5-minute cache a rotation makes the server refuse the cached password
     (28P01): the connection fetches the secret past the cache and logs in with the new one."""
-    import json
-
-    import boto3
     import pg8000.dbapi
-    from aws_lambda_powertools.utilities import parameters
-    from moto import mock_aws
     from sqlalchemy.engine import default
 
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    with mock_aws():
-        secrets = boto3.client("secretsmanager", region_name="us-east-1")
-        arn = secrets.create_secret(Name="gbc-db", SecretString=json.dumps({"password": "first"}))["ARN"]
-        parameters.clear_caches()
-        engine = _secret_engine(monkeypatch, arn)
-        assert _login_password(engine) == b"first"
-        secrets.put_secret_value(SecretId=arn, SecretString=json.dumps({"password": "rotated"}))
-        engine.pool.dispose()
-        tried: list[str] = []
-        real_connect = default.DefaultDialect.connect
+    rotate, engine = rotating_secret
+    assert _login_password(engine) == b"first"
+    rotate()
+    engine.pool.dispose()
+    tried: list[str] = []
+    real_connect = default.DefaultDialect.connect
 
-        def server(self, *cargs, **cparams):  # this server uses password auth (the test's trusts all)
-            tried.append(cparams["password"])
-            if cparams["password"] != "rotated":
-                raise pg8000.dbapi.DatabaseError({"S": "FATAL", "C": "28P01", "M": "password authentication failed"})
-            return real_connect(self, *cargs, **cparams)
+    def server(self, *cargs, **cparams):  # this server uses password auth (the test's trusts all)
+        tried.append(cparams["password"])
+        if cparams["password"] != "rotated":
+            raise pg8000.dbapi.DatabaseError({"S": "FATAL", "C": "28P01", "M": "password authentication failed"})
+        return real_connect(self, *cargs, **cparams)
 
-        monkeypatch.setattr(default.DefaultDialect, "connect", server)
-        try:
-            assert _login_password(engine) == b"rotated"
-            assert tried == ["first", "rotated"], "the cached password once, then the fetched one"
-        finally:
-            engine.dispose()
-            parameters.clear_caches()
+    monkeypatch.setattr(default.DefaultDialect, "connect", server)
+    assert _login_password(engine) == b"rotated"
+    assert tried == ["first", "rotated"], "the cached password once, then the fetched one"
