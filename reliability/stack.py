@@ -45,6 +45,7 @@ class LocalStack:
         env.update(
             DEVSTACK_DATA_DIR=str(self.data_dir),
             DEVSTACK_CHAIN_PORT=str(free_port()),
+            DEVSTACK_WS_PORT=str(free_port()),  # a `make dev` beside the tests holds the default
             DEVSTACK_CONTAINERS=str(self.containers),
             PYTHONUNBUFFERED="1",
         )

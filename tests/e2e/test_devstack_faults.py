@@ -59,7 +59,7 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
     port, sqs_port, chain_port = _free_port(), _free_port(), _free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "SQS_ENDPOINT_URL")}
     env.pop("CHAIN_RPC_URL", None)
-    env.update(DEVSTACK_CHAIN_PORT=str(chain_port))
+    env.update(DEVSTACK_CHAIN_PORT=str(chain_port), DEVSTACK_WS_PORT=str(_free_port()))  # free of a `make dev`
     log = tmp_path / "stack.log"
     command = [str(PYTHON), "-m", "devstack", "--data-dir", str(data_dir), "up", "--reset"]
     command += ["--port", str(port), "--sqs-port", str(sqs_port), "--containers", "2"]

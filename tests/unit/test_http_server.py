@@ -1,0 +1,96 @@
+"""devstack.http_server: HTTP/1.1 keep-alive that never lets one request's bytes leak into the next."""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from devstack.http_server import serve
+
+
+def _app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+    path = environ["PATH_INFO"]
+    if path == "/ignore-body":  # answers without reading what was sent
+        body = b"ignored"
+    elif path == "/no-length":  # the client must read this one to the end of the connection
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"part one, ", b"part two"]
+    else:
+        body = b"echo:" + environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
+    return [body]
+
+
+@pytest.fixture
+def server() -> Iterator[int]:
+    srv = serve("127.0.0.1", 0, _app, quiet=True)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield srv.server_port
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+def _get(conn: http.client.HTTPConnection, method: str, path: str, body: bytes | None = None, **headers: str) -> Any:
+    conn.request(method, path, body=body, headers=headers)
+    response = conn.getresponse()
+    return response, response.read()
+
+
+def test_requests_share_one_connection(server: int) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", server, timeout=5)
+    sockets = set()
+    for i in range(5):
+        response, body = _get(conn, "POST", "/", f"n={i}".encode())
+        assert (response.status, body, response.will_close) == (200, f"echo:n={i}".encode(), False)
+        assert response.getheader("Connection") is None
+        sockets.add(id(conn.sock))
+    assert len(sockets) == 1, "werkzeug's server closed every connection: a new TCP handshake a request"
+
+
+def test_a_body_the_app_did_not_read_does_not_become_the_next_request(server: int) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", server, timeout=5)
+    response, body = _get(conn, "POST", "/ignore-body", b"GET /evil HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert (response.status, body) == (200, b"ignored")
+    response, body = _get(conn, "POST", "/", b"next")
+    assert (response.status, body) == (200, b"echo:next")
+
+
+def test_a_response_without_length_is_read_to_the_close(server: int) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", server, timeout=5)
+    response, body = _get(conn, "GET", "/no-length")
+    assert (response.status, body, response.will_close) == (200, b"part one, part two", True)
+
+
+def test_a_request_that_asks_to_close_is_the_last(server: int) -> None:
+    with socket.create_connection(("127.0.0.1", server), timeout=5) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        data = b""
+        while chunk := sock.recv(4096):  # the server closes: recv returns b"" instead of blocking
+            data += chunk
+    assert data.startswith(b"HTTP/1.1 200") and data.endswith(b"echo:")
+
+
+@pytest.mark.parametrize(
+    ("head", "status"),
+    [
+        (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n", b"400"),
+        (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n", b"400"),
+        (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", b"411"),
+        (b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\n\r\n", b"414"),
+    ],
+)
+def test_a_malformed_request_is_refused_and_the_connection_closed(server: int, head: bytes, status: bytes) -> None:
+    with socket.create_connection(("127.0.0.1", server), timeout=5) as sock:
+        sock.sendall(head)
+        data = b""
+        while chunk := sock.recv(4096):
+            data += chunk
+    assert data.split(b" ")[1] == status
