@@ -199,3 +199,35 @@ def test_a_refused_login_fetches_the_secret_again_and_retries_once(rotating_secr
     monkeypatch.setattr(default.DefaultDialect, "connect", server)
     assert _login_password(engine) == b"rotated"
     assert tried == ["first", "rotated"], "the cached password once, then the fetched one"
+
+
+@pytest.mark.parametrize(
+    "literal",
+    [
+        "TIMESTAMPTZ '2026-12-01 18:48:48.767504+00'",
+        "TIMESTAMPTZ '2026-12-01 18:48:48+05:30'",
+        "TIMESTAMPTZ '0001-01-01 00:00:00+00'",
+        "TIMESTAMPTZ 'infinity'",
+        "TIMESTAMPTZ '-infinity'",
+        "TIMESTAMPTZ '0044-03-15 12:00:00+00 BC'",
+        "TIMESTAMP '2026-12-01 18:48:48.5'",
+        "TIMESTAMP '2026-12-01 18:48:48'",
+        "TIMESTAMP 'infinity'",
+        "TIMESTAMP '20000-01-01 00:00:00'",
+    ],
+)
+def test_timestamps_read_as_pg8000_reads_them(db, literal):
+    """gbc.data.driver.read_timestamps_fast: the engine's connections read timestamps with
+    fromisoformat, and give the value (and type) pg8000's own converter gives for the text
+    PostgreSQL sent, for every shape it writes (fractions or none, offsets, infinity, BC, a year past
+    9999)."""
+    from pg8000.converters import timestamp_in, timestamptz_in
+    from sqlalchemy import text
+
+    with database.get_engine().connect() as conn:
+        value, raw = conn.execute(text(f"SELECT {literal}, ({literal})::text")).one()
+        readers = conn.connection.driver_connection.pg_types
+    assert readers[driver.TIMESTAMPTZ_OID].__qualname__.startswith("_iso_or")
+    assert readers[driver.TIMESTAMP_OID].__qualname__.startswith("_iso_or")
+    pg8000_reads = (timestamptz_in if literal.startswith("TIMESTAMPTZ") else timestamp_in)(raw)
+    assert (value, type(value)) == (pg8000_reads, type(pg8000_reads))

@@ -145,3 +145,17 @@ def test_a_routes_dependency_tree_is_built_once_not_per_request(db):
         assert call_api("GET", "/api/wallet", user_id=user.id).status == 200
     after = depends.build_dependency_tree.cache_info()
     assert after.misses == before.misses and after.hits >= before.hits + 3
+
+
+def test_a_dependencys_type_hints_are_read_once_not_per_request(db):
+    """Solving the tree asks get_type_hints of every dependency on every request (Powertools looks
+    for a Request parameter); remembered, the string annotations are not evaluated again."""
+    from aws_lambda_powertools.event_handler import depends
+
+    user = make_funded_user("1")
+    assert call_api("GET", "/api/wallet", user_id=user.id).status == 200
+    before = depends.get_type_hints.cache_info()
+    for _ in range(3):
+        assert call_api("GET", "/api/wallet", user_id=user.id).status == 200
+    after = depends.get_type_hints.cache_info()
+    assert after.misses == before.misses and after.hits >= before.hits + 3

@@ -10,9 +10,9 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, exists, insert, select, true, update
+from sqlalchemy import Table, bindparam, exists, insert, select, true, update
 
 from gbc.data.models import Transaction, TransactionStatus, TransactionType, User
 from gbc.data.transaction import UnitOfWork
@@ -124,35 +124,41 @@ _TOTAL_OF = {
 }
 
 
+_USERS = cast(Table, User.__table__)
+_LEDGER = cast(Table, Transaction.__table__)
+
+
 @lru_cache(maxsize=8)
 def _change_statement(total: str | None, has_reference: bool) -> Any:
     """The balance change as one statement, built once per shape with bound parameters: building
-    and cache-keying it on every call cost more CPU than the round trip's own work."""
-    amount = bindparam("amount", type_=Transaction.amount.type)
+    and cache-keying it on every call cost more CPU than the round trip's own work. Written on the
+    tables, not the mapped classes, so that it runs as Core (no ORM compile step or result wrapping)."""
+    users, ledger = _USERS.c, _LEDGER.c
+    amount = bindparam("amount", type_=ledger.amount.type)
     totals: dict[str, Any] = {}
     if total == "total_deposited":
-        totals["total_deposited"] = User.total_deposited + amount
+        totals["total_deposited"] = users.total_deposited + amount
     elif total == "total_withdrawn":
-        totals["total_withdrawn"] = User.total_withdrawn - amount
-    condition = [User.id == bindparam("user_id", type_=User.id.type), User.balance + amount >= 0]
-    reference = bindparam("reference_id", type_=Transaction.reference_id.type)
-    kind = bindparam("type", type_=Transaction.type.type)
+        totals["total_withdrawn"] = users.total_withdrawn - amount
+    condition = [users.id == bindparam("user_id", type_=users.id.type), users.balance + amount >= 0]
+    reference = bindparam("reference_id", type_=ledger.reference_id.type)
+    kind = bindparam("type", type_=ledger.type.type)
     if has_reference:
-        condition.append(~exists().where(Transaction.type == kind, Transaction.reference_id == reference))
+        condition.append(~exists().where(ledger.type == kind, ledger.reference_id == reference))
     changed = (
-        update(User)
+        update(_USERS)
         .where(*condition)
-        .values(balance=User.balance + amount, balance_version=User.balance_version + 1, **totals)
+        .values(balance=users.balance + amount, balance_version=users.balance_version + 1, **totals)
         .returning(
-            User.balance.label("after"),
-            User.balance_version.label("version"),
-            User.total_deposited.label("deposited"),
-            User.total_withdrawn.label("withdrawn"),
+            users.balance.label("after"),
+            users.balance_version.label("version"),
+            users.total_deposited.label("deposited"),
+            users.total_withdrawn.label("withdrawn"),
         )
         .cte("changed")
     )
     inserted = (
-        insert(Transaction)
+        insert(_LEDGER)
         .from_select(
             [
                 "id",
@@ -166,18 +172,18 @@ def _change_statement(total: str | None, has_reference: bool) -> Any:
                 "metadata",
             ],
             select(
-                bindparam("entry_id", type_=Transaction.id.type),
-                bindparam("user_id", type_=Transaction.user_id.type),
+                bindparam("entry_id", type_=ledger.id.type),
+                bindparam("user_id", type_=ledger.user_id.type),
                 kind,
                 amount,
                 changed.c.after - amount,
                 changed.c.after,
                 reference,
-                bindparam("status", type_=Transaction.status.type),
-                bindparam("metadata", type_=Transaction.metadata_.type),
+                bindparam("status", type_=ledger.status.type),
+                bindparam("metadata", type_=ledger.metadata.type),
             ),
         )
-        .returning(Transaction.balance_after, Transaction.created_at, Transaction.seq)
+        .returning(ledger.balance_after, ledger.created_at, ledger.seq)
         .cte("inserted")
     )
     return select(

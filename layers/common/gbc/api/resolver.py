@@ -38,11 +38,16 @@ class GuardedRestResolver(APIGatewayRestResolver):
 def remember_dependency_trees() -> None:
     """Powertools (3.37) rebuilds a route's Depends() tree on every request, get_type_hints over the
     handler's signature included: a quarter of a cached read's CPU. The tree depends on the function
-    alone (middlewares' trees are already cached by Powertools), so it is remembered. A hand-made
-    memo: Powertools has no option for it."""
+    alone (middlewares' trees are already cached by Powertools), so it is remembered. Solving the
+    tree then calls get_type_hints on every dependency, every request (to find a Request parameter),
+    which evaluates its string annotations again: those hints are remembered too. Hand-made memos:
+    Powertools has no option for either."""
     if not hasattr(depends.build_dependency_tree, "cache_info"):
         # The recursive calls inside go through the module's name too, so sub-trees are remembered.
         depends.build_dependency_tree = functools.lru_cache(maxsize=512)(depends.build_dependency_tree)
+    if not hasattr(depends.get_type_hints, "cache_info"):
+        # Read only by Powertools (it looks for a Request annotation), so one dict per function is safe.
+        depends.get_type_hints = functools.lru_cache(maxsize=512)(depends.get_type_hints)  # type: ignore[assignment]
 
 
 def cors_config(origins: tuple[str, ...]) -> CORSConfig | None:

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import URL, ExceptionContext, make_url
 
 from gbc import secret_store
-from gbc.data.driver import tune_pg8000
+from gbc.data.driver import read_timestamps_fast, tune_pg8000
 from gbc.data.outage import sqlstate
 from gbc.settings import Settings, get_settings
 
@@ -139,6 +139,7 @@ def build_engine(settings: Settings) -> Engine:
     event.listen(engine, "handle_error", discard_connection_on_error)
     _ping_when_idle(engine)
     tune_pg8000()  # gbc.data.driver: one exchange a statement, the placeholder rewrite remembered
+    event.listen(engine, "connect", lambda dbapi_connection, record: read_timestamps_fast(dbapi_connection))
     return engine
 
 

@@ -183,10 +183,12 @@ def active_game(user_id: uuid.UUID) -> GameView:
 
 
 _GAMES = cast(Table, Game.__table__)
-# The caller's game, locked, and their balance (one round trip); statements built once.
+_USERS = cast(Table, User.__table__)
+# The caller's game, locked, and their balance (one round trip); statements built once, on the
+# tables (Core: no ORM compile step or result wrapping).
 _LOCKED_GAME = (
-    select(_GAMES, User.balance.label("balance"))
-    .join(User, User.id == _GAMES.c.user_id)
+    select(_GAMES, _USERS.c.balance.label("balance"))
+    .join(_USERS, _USERS.c.id == _GAMES.c.user_id)
     .where(_GAMES.c.id == bindparam("game_id"), _GAMES.c.user_id == bindparam("user_id"))
     .with_for_update(of=_GAMES, nowait=True)
 )
