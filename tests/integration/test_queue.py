@@ -575,3 +575,13 @@ def test_the_same_chain_log_as_two_concurrent_jobs_credits_once_without_failing(
     assert errors == []
     assert _balance(user.id) == Decimal(4)
     assert _count(Transaction) == 1
+
+
+def test_queue_stats_sum_every_queue_asked_at_once(db, services):
+    """The four queues are asked concurrently; each count lands in its own figure."""
+    queues = services["queues"]
+    for name, copies in (("JobsQueue", 2), ("PriorityQueue", 1), ("JobsDLQ", 3), ("PriorityDLQ", 1)):
+        for i in range(copies):
+            sqs_client().send_message(QueueUrl=queues[name], MessageBody=json.dumps({"n": i}))
+    stats = get_queue_stats()
+    assert (stats["available"], stats["waiting"], stats["dlq"]) == (True, 3, 4)

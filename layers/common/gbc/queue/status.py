@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from gbc.observability import logger
@@ -26,14 +27,18 @@ def get_queue_stats() -> dict[str, Any]:
     `available` is False when SQS cannot be reached (jobs are then processed directly)."""
     settings = get_settings()
     stats: dict[str, Any] = {"available": True, "waiting": 0, "active": 0, "delayed": 0, "dlq": 0}
+    queues = [url for url in (settings.jobs_queue_url, settings.priority_queue_url) if url]
+    dlqs = [url for url in (settings.jobs_dlq_url, settings.priority_dlq_url) if url]
     try:
-        for url in filter(None, (settings.jobs_queue_url, settings.priority_queue_url)):
-            counts = _counts(url)
-            stats["waiting"] += counts["ApproximateNumberOfMessages"]
-            stats["active"] += counts["ApproximateNumberOfMessagesNotVisible"]
-            stats["delayed"] += counts["ApproximateNumberOfMessagesDelayed"]
-        for url in filter(None, (settings.jobs_dlq_url, settings.priority_dlq_url)):
-            stats["dlq"] += _counts(url)["ApproximateNumberOfMessages"]
+        sqs_client()  # built once, here: creating a boto3 client is not thread-safe, using one is
+        # One round trip's wait instead of four: the queues are asked at the same time.
+        with ThreadPoolExecutor(max_workers=max(1, len(queues) + len(dlqs))) as pool:
+            counts = list(pool.map(_counts, queues + dlqs))
+        for queue_counts in counts[: len(queues)]:
+            stats["waiting"] += queue_counts["ApproximateNumberOfMessages"]
+            stats["active"] += queue_counts["ApproximateNumberOfMessagesNotVisible"]
+            stats["delayed"] += queue_counts["ApproximateNumberOfMessagesDelayed"]
+        stats["dlq"] = sum(dlq_counts["ApproximateNumberOfMessages"] for dlq_counts in counts[len(queues) :])
     except Exception as exc:
         logger.warning("[Queue] stats unavailable", extra={"error": repr(exc)})
         stats["available"] = False
