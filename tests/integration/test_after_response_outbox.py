@@ -95,7 +95,7 @@ def test_a_stand_that_ends_the_round_writes_its_jobs_with_its_step(db, services,
     assert ended.status == 200 and ended.body["result"] == "WIN"
     statements = [s for s in statements if "revoked_tokens" not in s]  # the test's unverified session check
     assert not [s for s in statements if s.lstrip().upper().startswith("INSERT INTO OUTBOX")]
-    assert len(statements) == 3, "the locked game, the settlement's ledger row, the step with its move and jobs"
+    assert len(statements) == 2, "the locked game; the payout with its ledger row, and the step, move and jobs"
     assert _outbox_rows() == before + 2, "stats:recompute and audit:log"
 
 
@@ -187,3 +187,50 @@ def test_a_dealt_blackjack_is_stored_ended_and_paid_with_its_jobs(db, services, 
     assert Decimal(call_api("GET", "/api/wallet", user_id=user.id).body["balance"]) == 115
     again = call_api("POST", "/api/game", body={"betAmount": "10"}, user_id=user.id)
     assert again.status == 201, "the ended game does not hold the one-active-game index"
+
+
+def test_a_stand_that_loses_is_two_statements_and_pays_nothing(db, monkeypatch):
+    """No payout: the step (with its move and jobs) goes alone after the locked game."""
+    from gbc.data.models import Transaction
+    from tests.support.api import call_api
+    from tests.support.shoes import stack
+
+    user = make_funded_user("100")
+    stack(monkeypatch, "10", "10", "7", "9")  # 17 against 19: the stand loses
+    game = call_api("POST", "/api/game", body={"betAmount": "10"}, user_id=user.id).body
+    before = _outbox_rows()
+    ended, statements = _statements_of(
+        lambda: call_api("POST", "/api/game/action", body={"gameId": game["id"], "action": "stand"}, user_id=user.id)
+    )
+    assert ended.status == 200 and ended.body["result"] == "LOSE" and ended.body["balance"] == "90"
+    assert len(statements) == 2, statements
+    assert _outbox_rows() == before + 2
+    with unit_of_work() as uow:
+        rows = uow.session.scalars(select(Transaction.type).where(Transaction.user_id == user.id)).all()
+    assert sorted(t.value for t in rows) == ["ADMIN_ADJUSTMENT", "GAME_BET"], "the funding and the bet: no payout"
+
+
+def test_a_payout_already_in_the_ledger_is_not_paid_again_and_the_step_still_lands(db, monkeypatch):
+    """The step rides along the payout's statement: when the payout finds its reference already
+    applied (and changes nothing), the game's step is still written, and nothing is credited twice."""
+    from gbc.data.models import Game, GameMove, Transaction, TransactionType, User
+    from gbc.ledger import apply_balance_change
+    from tests.support.api import call_api
+    from tests.support.shoes import stack
+
+    user = make_funded_user("100")
+    stack(monkeypatch, "10", "10", "10", "8")  # 20 against 18: the stand wins 20
+    game = call_api("POST", "/api/game", body={"betAmount": "10"}, user_id=user.id).body
+    with unit_of_work() as uow:  # the settlement's row, there before the stand
+        apply_balance_change(uow, user.id, TransactionType.GAME_WIN, Decimal(20), f"{game['id']}:settle")
+    ended = call_api("POST", "/api/game/action", body={"gameId": game["id"], "action": "stand"}, user_id=user.id)
+    assert ended.status == 200 and ended.body["state"] == "ENDED"
+    with unit_of_work() as uow:
+        stored = uow.session.get(Game, uuid.UUID(game["id"]))
+        moves = uow.session.scalars(select(GameMove.move).where(GameMove.game_id == stored.id)).all()
+        wins = uow.session.scalar(
+            select(func.count()).where(Transaction.user_id == user.id, Transaction.type == TransactionType.GAME_WIN)
+        )
+        balance = uow.session.get(User, user.id).balance
+    assert stored.ended_at is not None and list(moves) == ["deal", "stand"]
+    assert wins == 1 and balance == Decimal(110), "90 after the bet, 20 credited once"

@@ -64,6 +64,8 @@ def apply_balance_change(
     amount: Decimal,
     reference_id: str | None,
     metadata: dict[str, Any] | None = None,
+    *,
+    carrying: tuple[Any, dict[str, Any]] | None = None,
 ) -> tuple[Transaction, bool]:
     """Credit (amount > 0) or debit (amount < 0) a user. Returns (ledger row, applied now?);
     a reference already applied returns its row and False.
@@ -71,18 +73,27 @@ def apply_balance_change(
     One statement does it all: a conditional UPDATE ... RETURNING changes the balance in the database
     (row-locked until commit, so one user's changes serialize; never a stale read; never an overdraft)
     unless the reference is already in the ledger, and the ledger row is inserted from what it returned.
-    Only when nothing happened does a second query find out why."""
+    Only when nothing happened does a second query find out why.
+
+    `carrying`: a data-modifying statement of the same transaction and its parameters (a game's
+    step), sent in the same statement as a CTE: PostgreSQL runs it whatever the change does, and a
+    change that raises here rolls the transaction back with it."""
     entry_id = uuid.uuid4()
+    statement = _change_statement(_TOTAL_OF.get(type_), reference_id is not None)
+    carried: dict[str, Any] = {}
+    if carrying is not None:
+        statement, carried = _carrying(statement, carrying[0]), carrying[1]
     row = uow.session.execute(
-        _change_statement(_TOTAL_OF.get(type_), reference_id is not None),
+        statement,
         {
-            "user_id": user_id,
-            "amount": amount,
-            "entry_id": entry_id,
-            "type": type_,
-            "reference_id": reference_id,
-            "status": TransactionStatus.COMPLETED,
-            "metadata": metadata,
+            **carried,
+            "change_user_id": user_id,
+            "change_amount": amount,
+            "change_entry_id": entry_id,
+            "change_type": type_,
+            "change_reference_id": reference_id,
+            "change_status": TransactionStatus.COMPLETED,
+            "change_metadata": metadata,
         },
     ).first()
     if row is None:
@@ -126,6 +137,16 @@ _TOTAL_OF = {
 
 _USERS = cast(Table, User.__table__)
 _LEDGER = cast(Table, Transaction.__table__)
+# Change statements with another statement riding along, built once per pair (the pair is the key,
+# not its ids: a key holds both alive, so an id is never reused for another statement).
+_CARRIERS: dict[tuple[Any, Any], Any] = {}
+
+
+def _carrying(change: Any, other: Any) -> Any:
+    combined = _CARRIERS.get((change, other))
+    if combined is None:
+        combined = _CARRIERS[(change, other)] = change.add_cte(other.cte("carried"))
+    return combined
 
 
 @lru_cache(maxsize=8)
@@ -134,15 +155,17 @@ def _change_statement(total: str | None, has_reference: bool) -> Any:
     and cache-keying it on every call cost more CPU than the round trip's own work. Written on the
     tables, not the mapped classes, so that it runs as Core (no ORM compile step or result wrapping)."""
     users, ledger = _USERS.c, _LEDGER.c
-    amount = bindparam("amount", type_=ledger.amount.type)
+    # Parameters are named change_*: an UPDATE takes any execution parameter named like one of its
+    # table's columns into its SET clause, that of a statement riding along (carrying) included.
+    amount = bindparam("change_amount", type_=ledger.amount.type)
     totals: dict[str, Any] = {}
     if total == "total_deposited":
         totals["total_deposited"] = users.total_deposited + amount
     elif total == "total_withdrawn":
         totals["total_withdrawn"] = users.total_withdrawn - amount
-    condition = [users.id == bindparam("user_id", type_=users.id.type), users.balance + amount >= 0]
-    reference = bindparam("reference_id", type_=ledger.reference_id.type)
-    kind = bindparam("type", type_=ledger.type.type)
+    condition = [users.id == bindparam("change_user_id", type_=users.id.type), users.balance + amount >= 0]
+    reference = bindparam("change_reference_id", type_=ledger.reference_id.type)
+    kind = bindparam("change_type", type_=ledger.type.type)
     if has_reference:
         condition.append(~exists().where(ledger.type == kind, ledger.reference_id == reference))
     changed = (
@@ -172,15 +195,15 @@ def _change_statement(total: str | None, has_reference: bool) -> Any:
                 "metadata",
             ],
             select(
-                bindparam("entry_id", type_=ledger.id.type),
-                bindparam("user_id", type_=ledger.user_id.type),
+                bindparam("change_entry_id", type_=ledger.id.type),
+                bindparam("change_user_id", type_=ledger.user_id.type),
                 kind,
                 amount,
                 changed.c.after - amount,
                 changed.c.after,
                 reference,
-                bindparam("status", type_=ledger.status.type),
-                bindparam("metadata", type_=ledger.metadata.type),
+                bindparam("change_status", type_=ledger.status.type),
+                bindparam("change_metadata", type_=ledger.metadata.type),
             ),
         )
         .returning(ledger.balance_after, ledger.created_at, ledger.seq)

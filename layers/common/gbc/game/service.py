@@ -9,8 +9,10 @@ step can never be charged twice.
 
 from __future__ import annotations
 
+import functools
 import secrets
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, cast
@@ -62,15 +64,12 @@ def _record_outcome(game: Game, round_: blackjack.Round) -> blackjack.Outcome:
     return outcome
 
 
-def _settle(uow: UnitOfWork, game: Game, outcome: blackjack.Outcome) -> Decimal | None:
-    """The round ended: pay out, enqueue stats and audit. Returns the new balance."""
-    balance = None
-    if outcome.win_amount > 0:
-        kind = TransactionType.GAME_WIN if outcome.net_profit > 0 else TransactionType.GAME_REFUND
-        entry, _ = apply_balance_change(
-            uow, game.user_id, kind, outcome.win_amount, f"{game.id}:settle", {"result": outcome.result}
-        )
-        balance = entry.balance_after
+def _settle(
+    uow: UnitOfWork, game: Game, outcome: blackjack.Outcome, step: Callable[[], Step] | None = None
+) -> Decimal | None:
+    """The round ended: enqueue stats and audit, pay out. Returns the new balance. `step` builds the
+    game's step statement once the jobs are enqueued (it carries them); it rides along the payout's
+    statement (one round trip for both), or is sent alone when nothing is paid."""
     enqueue_job(StatsRecomputePayload(userId=game.user_id, trigger="game:ended", gameId=game.id), uow)
     enqueue_job(
         AuditLogPayload(
@@ -87,7 +86,21 @@ def _settle(uow: UnitOfWork, game: Game, outcome: blackjack.Outcome) -> Decimal 
         ),
         uow,
     )
-    return balance
+    if outcome.win_amount <= 0:
+        if step is not None:
+            uow.session.execute(*step())
+        return None
+    kind = TransactionType.GAME_WIN if outcome.net_profit > 0 else TransactionType.GAME_REFUND
+    entry, _ = apply_balance_change(
+        uow,
+        game.user_id,
+        kind,
+        outcome.win_amount,
+        f"{game.id}:settle",
+        {"result": outcome.result},
+        carrying=step() if step is not None else None,
+    )
+    return entry.balance_after
 
 
 def _stored_view(game: Game) -> GameView:
@@ -244,7 +257,7 @@ def _insert_game(uow: UnitOfWork, game: Game, payload: dict[str, Any]) -> None:
 def _locked_game(uow: UnitOfWork, user_id: uuid.UUID, game_id: uuid.UUID) -> tuple[Game, Decimal]:
     """The caller's game, locked (NOWAIT: a concurrent action on it answers 409 at once), and their
     balance, in one round trip. The game is a detached Game: the step writes what it changed with
-    one UPDATE (_save_step) instead of the ORM's change tracking and flush (a third of an action's
+    one UPDATE (_step) instead of the ORM's change tracking and flush (a third of an action's
     CPU)."""
     try:
         row = uow.session.execute(_LOCKED_GAME, {"game_id": game_id, "user_id": user_id}).first()
@@ -259,26 +272,26 @@ def _locked_game(uow: UnitOfWork, user_id: uuid.UUID, game_id: uuid.UUID) -> tup
     return Game(**columns), balance
 
 
-def _save_step(uow: UnitOfWork, game: Game, move: str, payload: dict[str, Any] | None) -> None:
+Step = tuple[Any, dict[str, Any]]  # a statement and its parameters
+
+
+def _step(uow: UnitOfWork, game: Game, move: str, payload: dict[str, Any] | None) -> Step:
     """The game row and its move, and the jobs of a round that ended (stats, audit): one statement."""
     statement, job_params = carrying_jobs(_SAVE_STEP, uow)
-    uow.session.execute(
-        statement,
-        {
-            **job_params,
-            "game_id": game.id,
-            "hands": game.hands,
-            "dealer_hand": game.dealer_hand,
-            "state": game.state,
-            "result": game.result,
-            "win_amount": game.win_amount,
-            "net_profit": game.net_profit,
-            "insurance_bet": game.insurance_bet,
-            "ended_at": game.ended_at,
-            "move": move,
-            "payload": payload,
-        },
-    )
+    return statement, {
+        **job_params,
+        "game_id": game.id,
+        "hands": game.hands,
+        "dealer_hand": game.dealer_hand,
+        "state": game.state,
+        "result": game.result,
+        "win_amount": game.win_amount,
+        "net_profit": game.net_profit,
+        "insurance_bet": game.insurance_bet,
+        "ended_at": game.ended_at,
+        "move": move,
+        "payload": payload,
+    }
 
 
 def act(user_id: uuid.UUID, game_id: uuid.UUID, action: str, amount: Decimal | None) -> PlayView:
@@ -299,9 +312,12 @@ def act(user_id: uuid.UUID, game_id: uuid.UUID, action: str, amount: Decimal | N
         if extra > 0:
             balance = _charge(uow, game, extra, f"{action}:{after.cursor}")
         _store_round(game, after)
+        payload = {"amount": money_str(amount)} if amount else None
         if after.phase is blackjack.Phase.ENDED:
-            balance = _settle(uow, game, _record_outcome(game, after)) or balance
-        _save_step(uow, game, action, {"amount": money_str(amount)} if amount else None)
+            step = functools.partial(_step, uow, game, action, payload)
+            balance = _settle(uow, game, _record_outcome(game, after), step) or balance
+        else:
+            uow.session.execute(*_step(uow, game, action, payload))
         return _answer(uow, game, after, balance)
 
 
