@@ -280,9 +280,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="gbc-bench-") as tmp, running_stack(Path(tmp)) as (base, env):
+        from devstack.metrics_file import route_metric_lines
         from devstack.runtime import apply_environment
 
         apply_environment(env)
+        # The handlers' EMF lines (in-process calls) to a file, as a container's, not amid the report.
+        route_metric_lines(Path(tmp) / "bench-metrics.jsonl")
         from gbc.auth.tokens import issue_token
         from gbc.data.models import User
         from gbc.data.transaction import unit_of_work

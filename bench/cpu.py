@@ -97,10 +97,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", type=Path)
     args = parser.parse_args(argv)
     from bench.__main__ import running_stack
+    from devstack.metrics_file import route_metric_lines
     from devstack.runtime import apply_environment
 
     with tempfile.TemporaryDirectory(prefix="gbc-bench-cpu-") as tmp, running_stack(Path(tmp)) as (_, env):
         apply_environment(env)
+        # The handlers' EMF lines (in-process calls) to a file, as a container's, not amid the report.
+        route_metric_lines(Path(tmp) / "bench-metrics.jsonl")
         report = measure(args.actions, args.profile)
     print(json.dumps(report, indent=2))
     return 0
