@@ -237,16 +237,8 @@ def cold_starts(env: dict[str, str], token: str, runs: int) -> tuple[dict[str, A
     for _ in range(runs):
         reference.append(_run_json([sys.executable, "-c", LIBRARY_REFERENCE_SCRIPT])["ms"])
         for logical_id, fn in measured.items():
-            # What Lambda sets: the X-Ray SDK, for one, skips its sampling client when it sees these.
-            code_uri = raw["Resources"][logical_id]["Properties"]["CodeUri"]
-            lambda_env = {"LAMBDA_TASK_ROOT": str(ROOT / code_uri), "AWS_LAMBDA_FUNCTION_NAME": logical_id}
-            event = ROOT / "events" / COLD_START_EVENTS[logical_id]
-            samples[logical_id].append(
-                _run_json(
-                    [sys.executable, "-c", COLD_START_SCRIPT, fn.handler, str(event), token, logical_id],
-                    env={**os.environ, **env, **lambda_env, "LOG_LEVEL": "ERROR"},
-                )
-            )
+            command, fn_env = _cold_start_command(raw, logical_id, fn.handler, env, token)
+            samples[logical_id].append(_run_json(command, env=fn_env))
     results: dict[str, Any] = {}
     for logical_id, runs_of_fn in samples.items():
         imports = _median([s["import_ms"] for s in runs_of_fn])
@@ -259,6 +251,55 @@ def cold_starts(env: dict[str, str], token: str, runs: int) -> tuple[dict[str, A
             "runs": runs,
         }
     return results, {"ms_median": round(_median(reference), 1), "runs": runs}
+
+
+def _cold_start_command(
+    raw: dict[str, Any], logical_id: str, handler: str, env: dict[str, str], token: str
+) -> tuple[list[str], dict[str, str]]:
+    # What Lambda sets: the X-Ray SDK, for one, skips its sampling client when it sees these.
+    code_uri = raw["Resources"][logical_id]["Properties"]["CodeUri"]
+    lambda_env = {"LAMBDA_TASK_ROOT": str(ROOT / code_uri), "AWS_LAMBDA_FUNCTION_NAME": logical_id}
+    event = ROOT / "events" / COLD_START_EVENTS[logical_id]
+    command = [sys.executable, "-c", COLD_START_SCRIPT, handler, str(event), token, logical_id]
+    return command, {**os.environ, **env, **lambda_env, "LOG_LEVEL": "ERROR"}
+
+
+def collected_instructions(callgrind_stderr: str) -> int:
+    """The instruction count valgrind's callgrind prints at exit ("==123== Collected : 2481904298")."""
+    for line in callgrind_stderr.splitlines():
+        if "Collected :" in line:
+            return int(line.rsplit(":", 1)[1].strip())
+    raise ValueError("callgrind printed no instruction count")
+
+
+def _instructions(command: list[str], env: dict[str, str] | None = None) -> int:
+    out = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *command],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return collected_instructions(out.stderr)
+
+
+def cold_start_instructions(env: dict[str, str], token: str, functions: list[str]) -> dict[str, Any]:
+    """Instructions (valgrind's callgrind) of each function's import + first invocation and of the
+    library reference: the same count however busy the machine is, where the wall-clock ratio moves
+    by a tenth from run to run on a shared VM. CPU only: waits (the first call's round trips) are
+    not in it. About a minute a function; needs valgrind."""
+    from devstack.template import load_raw, load_stack
+
+    stack = load_stack(sqs_endpoint=env["SQS_ENDPOINT_URL"])
+    raw = load_raw()
+    reference = _instructions([sys.executable, "-c", LIBRARY_REFERENCE_SCRIPT])
+    report: dict[str, Any] = {"reference": reference}
+    for logical_id in functions:
+        command, fn_env = _cold_start_command(raw, logical_id, stack.functions[logical_id].handler, env, token)
+        count = _instructions(command, fn_env)
+        report[logical_id] = {"instructions": count, "x_reference": round(count / reference, 3)}
+    return report
 
 
 def _median(samples: list[float]) -> float:
@@ -275,6 +316,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--cpu-actions", type=int, default=500, help="actions measured by the cpu suite")
     parser.add_argument("--cold-start-runs", type=int, default=7)
+    parser.add_argument(
+        "--cold-instructions",
+        default="",
+        help="comma-separated functions whose cold start is also counted in instructions (callgrind), "
+        "e.g. ApiFunction: a ratio to the reference that machine noise does not move",
+    )
     parser.add_argument("--jobs", type=int, default=1000, help="jobs per type for the worker throughput")
     parser.add_argument("--out", type=Path, help="JSON file (default bench/results/bench-<time>.json)")
     args = parser.parse_args(argv)
@@ -334,6 +381,9 @@ def main(argv: list[str] | None = None) -> int:
             }
         if "cold" in suites and args.cold_start_runs:
             report["cold_start"], report["cold_start_reference"] = cold_starts(env, token, args.cold_start_runs)
+        if "cold" in suites and args.cold_instructions:
+            functions = [f for f in args.cold_instructions.split(",") if f]
+            report["cold_start_instructions"] = cold_start_instructions(env, token, functions)
 
     print_report(report)
     out = args.out or RESULTS / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
@@ -390,6 +440,13 @@ def print_report(report: dict[str, Any]) -> None:
         if reference:
             libraries = "boto3 SQS client, SQLAlchemy+pg8000, redis, pydantic, Powertools REST resolver"
             print(f"{'reference':<24}{reference:>11.1f}   {libraries}")
+    if "cold_start_instructions" in report:
+        counted = report["cold_start_instructions"]
+        print("\ncold start in instructions (callgrind: import + first invocation; CPU only)")
+        print(f"{'reference':<24}{counted['reference']:>15,}")
+        for fn, r in counted.items():
+            if fn != "reference":
+                print(f"{fn:<24}{r['instructions']:>15,}{r['x_reference']:>9.3f} x reference")
 
 
 if __name__ == "__main__":
