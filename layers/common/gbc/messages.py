@@ -3,8 +3,6 @@
 Domain code enqueues these (`enqueue_job(Message(...), uow)`); gbc.jobs binds each to its handler.
 This module depends on nothing else in gbc, so anything may import it."""
 
-from __future__ import annotations
-
 import uuid
 from decimal import Decimal
 from typing import Any, ClassVar

@@ -6,8 +6,6 @@ they live and `gbc.secret_store` fetches them (cached per container). Locally (d
 `sam local` with env.sam-local.json) those are empty and the plain variables carry the secrets.
 """
 
-from __future__ import annotations
-
 import os
 from decimal import Decimal
 from functools import lru_cache

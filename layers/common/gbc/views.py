@@ -6,8 +6,6 @@ return them, so the OpenAPI document carries every response schema. Cached queri
 JSON form (`View.to_json()`) and revive it with `View.model_validate`.
 """
 
-from __future__ import annotations
-
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any

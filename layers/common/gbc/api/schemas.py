@@ -2,8 +2,6 @@
 Powertools before any database access. Money is accepted as a JSON number or string and kept as
 Decimal; a `userId` is accepted for compatibility and must name the caller."""
 
-from __future__ import annotations
-
 import uuid
 from decimal import Decimal
 from typing import Annotated, Literal

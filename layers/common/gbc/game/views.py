@@ -2,8 +2,6 @@
 until the end, the server seed revealed only then), a step's answer with the new balance, and a
 fairness check. The engine (gbc.blackjack) knows nothing of this."""
 
-from __future__ import annotations
-
 import uuid
 from typing import Any, Literal
 
@@ -43,7 +41,7 @@ class OutcomeView(View):
     hands: list[HandOutcome]
 
     @classmethod
-    def of(cls, outcome: Outcome) -> OutcomeView:
+    def of(cls, outcome: Outcome) -> "OutcomeView":
         return cls(
             result=outcome.result,
             win_amount=outcome.win_amount,
@@ -68,7 +66,7 @@ class FairnessView(View):
         return data
 
     @classmethod
-    def of(cls, game: Game) -> FairnessView:
+    def of(cls, game: Game) -> "FairnessView":
         data = game.fairness
         revealed = data["serverSeed"] if game.ended_at is not None else None
         return cls(
@@ -102,7 +100,7 @@ class GameView(View):
     ended_at: Timestamp | None
 
     @classmethod
-    def of(cls, game: Game, round_: Round) -> GameView:
+    def of(cls, game: Game, round_: Round) -> "GameView":
         ended = round_.phase == Phase.ENDED
         shown = round_.dealer if ended else round_.dealer[:1]
         return cls(

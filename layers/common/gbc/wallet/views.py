@@ -1,8 +1,6 @@
 """What the wallet routes answer: the summary, the ledger pages, a deposit's instructions and a
 withdrawal's hold with its signed voucher. The ledger row itself (LedgerEntry) is the ledger's."""
 
-from __future__ import annotations
-
 import uuid
 from decimal import Decimal
 from typing import Literal
@@ -40,7 +38,7 @@ class PendingWithdrawal(View):
     created_at: Timestamp | None
 
     @classmethod
-    def from_row(cls, w: Withdrawal) -> PendingWithdrawal:
+    def from_row(cls, w: Withdrawal) -> "PendingWithdrawal":
         return cls(
             id=w.id,
             amount=w.amount,
@@ -62,7 +60,7 @@ class WalletSummary(View):
     pending_withdrawal_total: Money
 
     @classmethod
-    def from_user(cls, user: User, pending: list[Withdrawal]) -> WalletSummary:
+    def from_user(cls, user: User, pending: list[Withdrawal]) -> "WalletSummary":
         return cls(
             wallet_address=checksum(user.wallet_address),
             balance=user.balance,

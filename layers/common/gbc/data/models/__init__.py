@@ -6,8 +6,6 @@ Importing this package registers every table on Base.metadata (what Alembic comp
 migrations in migrations/ must agree with these models (tests/integration/test_migrations.py).
 """
 
-from __future__ import annotations
-
 from gbc.data.models.auth import AuthNonce, RevokedToken
 from gbc.data.models.base import MONEY, NAMING, ZERO, Base
 from gbc.data.models.chain import ChainBlock, ChainEvent

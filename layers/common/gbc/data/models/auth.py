@@ -1,8 +1,6 @@
 """Sign-in state kept in the database so every container agrees: Sign-In with Ethereum nonces (used once) and the
 session tokens signed out before they expire."""
 
-from __future__ import annotations
-
 import uuid
 from datetime import datetime
 

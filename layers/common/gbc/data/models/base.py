@@ -1,8 +1,6 @@
 """The declarative base every table shares: Decimal money as NUMERIC(38,18), JSONB, UUIDs and aware datetimes by
 annotation, and deterministic constraint names so the models and the Alembic migrations compare cleanly."""
 
-from __future__ import annotations
-
 import enum
 import uuid
 from datetime import datetime

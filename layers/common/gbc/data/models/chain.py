@@ -1,8 +1,6 @@
 """What the chain poller saw: contract logs, unique per (chain_id, tx_hash, log_index) so a re-poll stores nothing
 twice, and the block hashes it relied on, to notice a reorg."""
 
-from __future__ import annotations
-
 from datetime import datetime
 from typing import Any
 

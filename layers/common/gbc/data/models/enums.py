@@ -1,8 +1,6 @@
 """The closed sets of values the schema stores as PostgreSQL enum types; the names and values here are the database's,
 so changing one needs a migration."""
 
-from __future__ import annotations
-
 import enum
 
 from gbc.blackjack import Result

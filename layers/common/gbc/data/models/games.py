@@ -1,8 +1,6 @@
 """A game of blackjack as stored: the engine's round as JSON beside the columns the history, the stats and the
 leaderboard query, and the moves it was played with (enough to replay it from its shoe)."""
 
-from __future__ import annotations
-
 import uuid
 from datetime import datetime
 from decimal import Decimal

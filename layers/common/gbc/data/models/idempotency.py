@@ -1,8 +1,6 @@
 """Idempotency in the database: a keyed request's row is written in the transaction of its effect, so the effect and
 the record that it happened commit (or vanish) together."""
 
-from __future__ import annotations
-
 import uuid
 from datetime import datetime
 from typing import Any

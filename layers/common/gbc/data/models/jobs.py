@@ -1,8 +1,6 @@
 """The jobs' two tables: the outbox (a job written in the transaction that caused it, sent after commit, kept until
 it is processed) and the processed jobs (written in the effect's transaction, so a redelivered job is a no-op)."""
 
-from __future__ import annotations
-
 import uuid
 from datetime import datetime
 from typing import Any

@@ -1,8 +1,6 @@
 """The ledger's table: one row per balance change, unique per (type, reference_id) so a replayed change is refused,
 and constrained so every row's arithmetic holds."""
 
-from __future__ import annotations
-
 import uuid
 from datetime import datetime
 from decimal import Decimal

@@ -1,7 +1,5 @@
 """The store: its catalogue and what players bought, each purchase with the price it was paid at."""
 
-from __future__ import annotations
-
 import uuid
 from datetime import datetime
 from decimal import Decimal

@@ -1,8 +1,6 @@
 """Rows about the system rather than a player's money: the audit trail of changes and the key-value settings and
 checkpoints (chain poller progress, stats) kept in system_config."""
 
-from __future__ import annotations
-
 import uuid
 from datetime import datetime
 from typing import Any

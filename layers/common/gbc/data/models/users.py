@@ -1,7 +1,5 @@
 """A player: the wallet address they sign in with, their profile and their balance, which only gbc.ledger changes."""
 
-from __future__ import annotations
-
 import uuid
 from datetime import datetime
 from decimal import Decimal

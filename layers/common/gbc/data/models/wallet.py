@@ -1,8 +1,6 @@
 """Money leaving and announced: a withdrawal's signed voucher (unique nonce, deadline) until the chain redeems it
 or it expires, and a deposit intent until its deposit arrives."""
 
-from __future__ import annotations
-
 import uuid
 from datetime import datetime
 from decimal import Decimal
