@@ -133,29 +133,24 @@ def test_the_caller_is_a_dependency_a_test_can_replace(db, monkeypatch):
     assert call_api("GET", "/api/wallet", query={"userId": str(uuid.uuid4())}).status == 403
 
 
-def test_a_routes_dependency_tree_is_built_once_not_per_request(db):
-    """Powertools rebuilds a route's Depends() tree on every request unless it is remembered
-    (gbc.api.resolver.remember_dependency_trees): get_type_hints over the handler each time."""
+@pytest.mark.parametrize(
+    "memo",
+    [
+        # Powertools rebuilds a route's Depends() tree on every request, get_type_hints over the
+        # handler included, unless it is remembered (gbc.api.resolver.remember_dependency_trees).
+        "build_dependency_tree",
+        # Solving the tree asks get_type_hints of every dependency on every request (Powertools looks
+        # for a Request parameter); remembered, the string annotations are not evaluated again.
+        "get_type_hints",
+    ],
+)
+def test_powertools_dependency_work_is_done_once_not_per_request(db, memo):
     from aws_lambda_powertools.event_handler import depends
 
     user = make_funded_user("1")
     assert call_api("GET", "/api/wallet", user_id=user.id).status == 200
-    before = depends.build_dependency_tree.cache_info()
+    before = getattr(depends, memo).cache_info()
     for _ in range(3):
         assert call_api("GET", "/api/wallet", user_id=user.id).status == 200
-    after = depends.build_dependency_tree.cache_info()
-    assert after.misses == before.misses and after.hits >= before.hits + 3
-
-
-def test_a_dependencys_type_hints_are_read_once_not_per_request(db):
-    """Solving the tree asks get_type_hints of every dependency on every request (Powertools looks
-    for a Request parameter); remembered, the string annotations are not evaluated again."""
-    from aws_lambda_powertools.event_handler import depends
-
-    user = make_funded_user("1")
-    assert call_api("GET", "/api/wallet", user_id=user.id).status == 200
-    before = depends.get_type_hints.cache_info()
-    for _ in range(3):
-        assert call_api("GET", "/api/wallet", user_id=user.id).status == 200
-    after = depends.get_type_hints.cache_info()
+    after = getattr(depends, memo).cache_info()
     assert after.misses == before.misses and after.hits >= before.hits + 3
