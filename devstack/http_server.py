@@ -33,6 +33,15 @@ class _Http11Handler(ServerHandler):
     status: str | None
     headers_sent: bool
 
+    def write(self, data: bytes) -> None:
+        # A HEAD answer has the GET's headers and no body (werkzeug's responses send none already;
+        # one that did would be read as the next response on this connection).
+        if self.request_handler.command == "HEAD":
+            if not self.headers_sent:
+                self.send_headers()
+            return
+        super().write(data)
+
     def cleanup_headers(self) -> None:
         super().cleanup_headers()
         if "Content-Length" not in self.headers:

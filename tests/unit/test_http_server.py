@@ -63,6 +63,14 @@ def test_a_body_the_app_did_not_read_does_not_become_the_next_request(server: in
     assert (response.status, body) == (200, b"echo:next")
 
 
+def test_a_head_answer_has_no_body_and_the_connection_goes_on(server: int) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", server, timeout=5)
+    response, body = _get(conn, "HEAD", "/ignore-body")  # the app returns a body; HEAD must not send it
+    assert (response.status, body, response.getheader("Content-Length")) == (200, b"", "7")
+    response, body = _get(conn, "POST", "/", b"after")
+    assert (response.status, body) == (200, b"echo:after")
+
+
 def test_a_response_without_length_is_read_to_the_close(server: int) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", server, timeout=5)
     response, body = _get(conn, "GET", "/no-length")
