@@ -115,6 +115,9 @@ class QuietKeepAliveHandler(KeepAliveHandler):
 class ThreadedWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
     daemon_threads = True  # a kept-alive connection must not hold the stack's exit
     block_on_close = False  # nor its shutdown: an idle kept-alive connection waits for its next request
+    # socketserver's default listen backlog is 5: a burst of new connections (a load test's players
+    # signing in at once) overflowed it and saw resets. werkzeug's server used 128.
+    request_queue_size = 128
     allow_reuse_address = True
 
 

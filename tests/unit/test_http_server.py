@@ -102,3 +102,26 @@ def test_a_malformed_request_is_refused_and_the_connection_closed(server: int, h
         while chunk := sock.recv(4096):
             data += chunk
     assert data.split(b" ")[1] == status
+
+
+def test_a_burst_of_new_connections_waits_in_the_backlog_instead_of_failing() -> None:
+    """64 clients connect before the server accepts any (a burst): all connect at once and are
+    answered. socketserver's default backlog (5) left most of them unconnected."""
+    srv = serve("127.0.0.1", 0, _app, quiet=True)
+    sockets = []
+    try:
+        for _ in range(64):
+            sock = socket.socket()
+            sock.settimeout(0.5)  # a SYN the full backlog dropped is retried only after 1 s
+            sock.connect(("127.0.0.1", srv.server_port))
+            sockets.append(sock)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        for sock in sockets:
+            sock.settimeout(5)
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+    finally:
+        for sock in sockets:
+            sock.close()
+        srv.shutdown()
+        srv.server_close()
