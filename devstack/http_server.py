@@ -15,7 +15,6 @@ and writes the response.
 from __future__ import annotations
 
 import socketserver
-import sys
 from typing import IO, Any, cast
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
 
@@ -102,9 +101,6 @@ class KeepAliveHandler(WSGIRequestHandler):
         handler.request_handler = self
         handler.run(self.server.get_app())  # type: ignore[attr-defined]
         body.exhaust()  # what the app did not read, so that the next request line is where it should be
-
-    def get_stderr(self) -> Any:
-        return sys.stderr
 
 
 class QuietKeepAliveHandler(KeepAliveHandler):
