@@ -400,13 +400,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def print_report(report: dict[str, Any]) -> None:
     print(f"\n{report['requests']} requests per scenario and mode, concurrency {report['concurrency']}")
-    header = f"{'scenario':<14}{'mode':<12}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'req/s':>9}{'errors':>8}"
+    width = max([len("scenario"), *map(len, report["scenarios"])]) + 2  # game-stand_settled is 18
+    header = f"{'scenario':<{width}}{'mode':<12}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'req/s':>9}{'errors':>8}"
     print(header)
     print("-" * len(header))
     for name, modes in report["scenarios"].items():
         for mode, r in modes.items():
             print(
-                f"{name:<14}{mode:<12}{r['p50_ms']:>9.2f}{r['p95_ms']:>9.2f}{r['p99_ms']:>9.2f}"
+                f"{name:<{width}}{mode:<12}{r['p50_ms']:>9.2f}{r['p95_ms']:>9.2f}{r['p99_ms']:>9.2f}"
                 f"{r['throughput_rps']:>9.0f}{r['errors']:>8}"
             )
     if "cpu" in report:

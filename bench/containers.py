@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import tempfile
 import time
 import uuid
 from typing import Any
@@ -45,6 +46,9 @@ def _child(
 ) -> None:
     os.environ.update(env)
     os.environ["GBC_AFTER_RESPONSE"] = "host"
+    from devstack.metrics_file import route_metric_lines
+
+    route_metric_lines()  # EMF lines to the file the environment names (as a stack container's), not the report
     caller = _caller(kind, user_id)
     from gbc.after_response import drain
 
@@ -72,6 +76,15 @@ def _child(
 
 def run(env: dict[str, str], kind: str, steps: dict[str, int], users: list[uuid.UUID], requests: int) -> dict[str, Any]:
     """steps: step name -> expected status. Returns a summary per step."""
+    from devstack.metrics_file import ENV_VARIABLE
+
+    with tempfile.TemporaryDirectory(prefix="gbc-bench-in-process-") as tmp:
+        return _run({**env, ENV_VARIABLE: os.path.join(tmp, "metrics.jsonl")}, kind, steps, users, requests)
+
+
+def _run(
+    env: dict[str, str], kind: str, steps: dict[str, int], users: list[uuid.UUID], requests: int
+) -> dict[str, Any]:
     ctx = multiprocessing.get_context("spawn")
     barrier, out = ctx.Barrier(len(users)), ctx.Queue()
     per = max(1, requests // len(users))
