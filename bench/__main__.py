@@ -16,7 +16,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -220,6 +220,12 @@ def compile_code(code_dirs: list[Path]) -> None:
         compileall.compile_dir(str(folder), quiet=1, workers=1)
 
 
+def compile_functions(raw: dict[str, Any], logical_ids: Iterable[str]) -> None:
+    """compile_code for these functions' code, the layer and the local runtime they start through."""
+    code_dirs = {ROOT / raw["Resources"][logical_id]["Properties"]["CodeUri"] for logical_id in logical_ids}
+    compile_code([*sorted(code_dirs), ROOT / "layers" / "common", ROOT / "devstack"])
+
+
 def cold_starts(env: dict[str, str], token: str, runs: int) -> tuple[dict[str, Any], dict[str, Any]]:
     """Each function in a fresh interpreter: importing its handler module, then its first invocation;
     and the library reference. Run in rounds (the reference, then every function, once a round), so
@@ -230,8 +236,7 @@ def cold_starts(env: dict[str, str], token: str, runs: int) -> tuple[dict[str, A
     raw = load_raw()
     measured = {logical_id: fn for logical_id, fn in stack.functions.items() if logical_id in COLD_START_EVENTS}
     # MigrationsFunction is left out: it runs once a deploy, and no request waits for it.
-    code_dirs = {ROOT / raw["Resources"][logical_id]["Properties"]["CodeUri"] for logical_id in measured}
-    compile_code([*sorted(code_dirs), ROOT / "layers" / "common", ROOT / "devstack"])
+    compile_functions(raw, measured)
     samples: dict[str, list[dict[str, Any]]] = {logical_id: [] for logical_id in measured}
     reference: list[float] = []
     for _ in range(runs):
@@ -293,6 +298,7 @@ def cold_start_instructions(env: dict[str, str], token: str, functions: list[str
 
     stack = load_stack(sqs_endpoint=env["SQS_ENDPOINT_URL"])
     raw = load_raw()
+    compile_functions(raw, functions)  # as cold_starts does: without .pyc, the count is mostly compiling
     reference = _instructions([sys.executable, "-c", LIBRARY_REFERENCE_SCRIPT])
     report: dict[str, Any] = {"reference": reference}
     for logical_id in functions:
