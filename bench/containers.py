@@ -28,6 +28,8 @@ def _caller(kind: str, user_id: uuid.UUID) -> Any:
         """step name = scenario name; each call is one timed request."""
 
         def __getattr__(self, name: str) -> Any:
+            if name not in SCENARIOS:
+                raise AttributeError(name)
             call = in_process_caller(SCENARIOS[name], str(user_id))
             counter = iter(range(10**9))
 
@@ -46,9 +48,12 @@ def _child(
 ) -> None:
     os.environ.update(env)
     os.environ["GBC_AFTER_RESPONSE"] = "host"
-    from devstack.metrics_file import route_metric_lines
+    from devstack.metrics_file import ENV_VARIABLE, route_metric_lines
 
     route_metric_lines()  # EMF lines to the file the environment names (as a stack container's), not the report
+    # Its log lines (cache misses at INFO) beside them, not amid the report: a container's stdout is its log.
+    with open(os.path.join(os.path.dirname(env[ENV_VARIABLE]), f"log-{os.getpid()}.jsonl"), "ab") as log:
+        os.dup2(log.fileno(), 1)
     caller = _caller(kind, user_id)
     from gbc.after_response import drain
 

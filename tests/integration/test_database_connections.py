@@ -1,7 +1,8 @@
 """The engine's connections: a connection that idled is pinged before use and replaced when the
 server dropped it (a frozen Lambda container waking up); one in steady use costs no ping; pg8000's
 placeholder rewrite is remembered, with exactly pg8000's results; a statement is one exchange with
-the server, and its errors are what pg8000 raised before (gbc.data.driver)."""
+the server, BEGIN rides with a transaction's first statement, and errors are what pg8000 raised
+before (gbc.data.driver)."""
 
 from __future__ import annotations
 
@@ -88,6 +89,52 @@ def test_a_statement_is_one_exchange_with_the_server(db, monkeypatch):
         ).all()
         assert len(flushes) == 1, "Parse, Describe, Bind, Execute and one Sync"
     assert [tuple(r) for r in rows] == [(1, 2, "n1"), (2, 4, "n2"), (3, 6, "n3")]
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        ("SELECT set_config('gbc.probe', :v, true)", {"v": "in"}),  # with parameters: the extended protocol
+        ("SELECT set_config('gbc.probe', 'in', true)", {}),  # none: pg8000's simple query
+    ],
+)
+def test_begin_goes_out_with_the_transactions_first_statement(db, monkeypatch, first):
+    database.get_engine()
+    flushes = _exchanges(monkeypatch)
+    with unit_of_work() as uow:
+        uow.session.execute(text(first[0]), first[1])
+        assert len(flushes) == 1, "BEGIN and the first statement in one write"
+        # set_config(..., true) lasts to the transaction's end: the statements share one transaction
+        assert uow.session.execute(text("SELECT current_setting('gbc.probe', true)")).scalar_one() == "in"
+    assert len(flushes) == 3, "BEGIN + first statement, the second statement, COMMIT"
+    with unit_of_work() as uow:
+        assert uow.session.execute(text("SELECT current_setting('gbc.probe', true)")).scalar_one() in ("", None)
+
+
+class _Unsendable:
+    def __str__(self) -> str:
+        raise ValueError("no text form")
+
+
+def test_a_statement_that_fails_before_it_is_sent_leaves_no_begin_behind(db):
+    """pg8000 turns the parameters into bytes before anything is written; a value it cannot turn
+    fails there, and the held-back BEGIN is dropped with it: the connection, put in autocommit next,
+    runs its statements outside any transaction. (A BEGIN left over would have opened one, as
+    pg8000's own BEGIN, sent alone ahead of the statement, did.)"""
+    database.get_engine()
+    raw = database.get_engine().raw_connection()
+    try:
+        connection = raw.driver_connection
+        cursor = connection.cursor()
+        with pytest.raises(ValueError, match="no text form"):
+            cursor.execute("SELECT %s", (_Unsendable(),))
+        connection.autocommit = True
+        cursor.execute("SELECT %s::int + 1", (1,))
+        assert cursor.fetchone() == [2]
+        cursor.execute("SELECT %s", ("still outside",))  # a second statement: no transaction to be in
+        assert connection._transaction_status == b"I", "idle: no transaction is open"
+    finally:
+        raw.invalidate()  # its autocommit mode stays out of the pool
 
 
 @pytest.mark.parametrize(
