@@ -419,9 +419,16 @@ def print_report(report: dict[str, Any]) -> None:
     if "cpu" in report:
         print("\nprocess CPU per request, in-process, one player (python -m bench.cpu)")
         for name, r in report["cpu"].items():
+            if not isinstance(r, dict) or name == "wall_time_mean_ms":
+                continue
             print(
                 f"{name:<32} mean {r['mean_ms']:.2f} ms  p50 {r['p50_ms']:.2f} ms  p95 {r['p95_ms']:.2f} ms  n={r['n']}"
             )
+        for name, parts in report["cpu"].get("wall_time_mean_ms", {}).items():
+            print(f"\nwhere the wall time of an {name.replace('_', ' ')} goes, in-process (mean of each part, ms)")
+            width = max(map(len, parts)) + 2
+            for part, ms in parts.items():
+                print(f"  {part:<{width}}{ms:>8.3f}")
     if "queue" in report:
         print("\nworker throughput, one process, handler called with SQS batches of 10")
         print(f"{'job type':<22}{'jobs/s':>9}{'ms/job':>9}{'batch p50':>11}{'failures':>10}")
