@@ -5,23 +5,29 @@ endpoints do, and with Nagle's algorithm off.
 Why not werkzeug's development server: since werkzeug 2.1 it answers every request with
 `Connection: close` (it cannot drain a request body before the next request line), so each request
 paid a new TCP connection and a new server thread: 1.1 ms a request against 0.2 ms kept alive, on a
-2-CPU machine. Here the body a request declares is read up to its Content-Length before the next
-request is read, which is what makes keeping the connection safe. A response with no length (the
-client reads it to the end) and a request that asks to close end the connection, as HTTP/1.1 says.
+2-CPU machine. Here the body a request declares is read whole, up to its Content-Length, before the
+app runs, which is what makes keeping the connection safe; a client gets BODY_READ_SECONDS to send
+it (408 after that: a Content-Length it never sends holds no thread for the idle timeout), and a
+body over MAX_BODY_BYTES is refused unread (413). A response with no length (the client reads it to
+the end) and a request that asks to close end the connection, as HTTP/1.1 says.
 The loop over one connection's requests is the only hand-written part: wsgiref builds the environ
 and writes the response.
 """
 
 from __future__ import annotations
 
+import io
 import socketserver
+import time
 from typing import IO, Any, cast
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
 
-from werkzeug.wsgi import LimitedStream
-
 MAX_REQUEST_LINE = 65536
 KEEP_ALIVE_IDLE_SECONDS = 75.0  # a connection nobody uses is closed (API Gateway's idle timeout is longer)
+BODY_READ_SECONDS = 10.0  # to send a declared body, all of it
+# Above API Gateway's 10 MB payload limit, which the gateway answers itself (its own 413 body); a
+# body past this one is not even read.
+MAX_BODY_BYTES = 16 * 1024 * 1024
 
 
 class _Http11Handler(ServerHandler):
@@ -95,12 +101,41 @@ class KeepAliveHandler(WSGIRequestHandler):
             self.send_error(400, "bad Content-Length")
             self.close_connection = True
             return
-        body = LimitedStream(cast(IO[bytes], self.rfile), length)
+        if length > MAX_BODY_BYTES:
+            self.send_error(413, f"a request body is at most {MAX_BODY_BYTES} bytes")
+            self.close_connection = True
+            return
+        body = self._read_body(length)
+        if body is None:
+            return
         wfile = cast(IO[bytes], self.wfile)
-        handler = _Http11Handler(body, wfile, self.get_stderr(), self.get_environ(), multithread=True)
+        handler = _Http11Handler(io.BytesIO(body), wfile, self.get_stderr(), self.get_environ(), multithread=True)
         handler.request_handler = self
         handler.run(self.server.get_app())  # type: ignore[attr-defined]
-        body.exhaust()  # what the app did not read, so that the next request line is where it should be
+
+    def _read_body(self, length: int) -> bytes | None:
+        """The declared body, whole, within BODY_READ_SECONDS; None when it did not come (answered
+        408, or the client went away), and the connection is then closed: where its next request
+        would start is unknown."""
+        parts: list[bytes] = []
+        deadline = time.monotonic() + BODY_READ_SECONDS
+        missing = length
+        try:
+            while missing:
+                self.connection.settimeout(max(deadline - time.monotonic(), 0.001))
+                part = self.rfile.read1(min(missing, 65536))
+                if not part:  # the client closed its side
+                    self.close_connection = True
+                    return None
+                parts.append(part)
+                missing -= len(part)
+        except TimeoutError:
+            self.send_error(408, f"the request body did not arrive within {BODY_READ_SECONDS:g} s")
+            self.close_connection = True
+            return None
+        finally:
+            self.connection.settimeout(self.timeout)
+        return b"".join(parts)
 
 
 class QuietKeepAliveHandler(KeepAliveHandler):

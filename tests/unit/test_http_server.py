@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from devstack import http_server
 from devstack.http_server import serve
 
 
@@ -94,6 +95,7 @@ def test_a_request_that_asks_to_close_is_the_last(server: int) -> None:
         (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n", b"400"),
         (b"POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", b"411"),
         (b"GET /" + b"a" * 70000 + b" HTTP/1.1\r\n\r\n", b"414"),
+        (b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\n", b"413"),  # never read
     ],
 )
 def test_a_malformed_request_is_refused_and_the_connection_closed(server: int, head: bytes, status: bytes) -> None:
@@ -134,3 +136,34 @@ def test_a_burst_of_new_connections_waits_in_the_backlog_instead_of_failing() ->
         if serving:  # shutdown() waits for a serve_forever that is running; it would wait forever
             srv.shutdown()
         srv.server_close()
+
+
+def test_a_body_that_never_comes_is_answered_408_within_the_body_deadline(server: int, monkeypatch) -> None:
+    """A Content-Length the client never sends in full holds its thread BODY_READ_SECONDS, not the
+    75 s idle timeout; the answer is 408 and the connection closes (its next request would start
+    nobody knows where)."""
+    monkeypatch.setattr(http_server, "BODY_READ_SECONDS", 0.3)
+    with socket.create_connection(("127.0.0.1", server), timeout=5) as sock:
+        started = time.monotonic()
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nfour")
+        data = b""
+        while chunk := sock.recv(4096):
+            data += chunk
+        waited = time.monotonic() - started
+    assert data.split(b" ")[1] == b"408"
+    assert 0.25 < waited < 3
+
+
+def test_a_body_sent_in_pieces_within_the_deadline_is_read_whole(server: int) -> None:
+    with socket.create_connection(("127.0.0.1", server), timeout=5) as sock:
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nfour")
+        time.sleep(0.05)
+        sock.sendall(b"-six!")
+        time.sleep(0.05)
+        sock.sendall(b"!")
+        data = b""
+        while not data.endswith(b"echo:four-six!!"):
+            chunk = sock.recv(4096)
+            assert chunk, f"closed early: {data!r}"
+            data += chunk
+    assert data.startswith(b"HTTP/1.1 200")
