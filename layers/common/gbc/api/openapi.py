@@ -15,7 +15,6 @@ Nothing here imports Powertools' OpenAPI models before a document is built."""
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import json
 import re
@@ -173,6 +172,8 @@ def document_path() -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
+    import argparse  # here: GET /api/docs imports this module, and the API function has no use for a CLI parser
+
     parser = argparse.ArgumentParser(prog="python -m gbc.api.openapi", description=f"Rewrite {DOCUMENT_NAME}.")
     parser.add_argument("--check", action="store_true", help="only check that the committed document is current")
     args = parser.parse_args(argv)
