@@ -1,4 +1,4 @@
-"""What this project changes in pg8000 (1.31), and why: two hand-made fixes where pg8000 has no
+"""What this project changes in pg8000 (1.31), and why: three hand-made changes where pg8000 has no
 option, applied once when the engine is built, each tested against pg8000's own behaviour.
 
 - One exchange a statement. pg8000 sends a one-shot statement (the unnamed prepared statement) in
