@@ -6,11 +6,7 @@ before (gbc.data.driver)."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import pg8000.dbapi
 import pg8000.legacy
-import pg8000.native
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
@@ -120,23 +116,15 @@ class _Unsendable:
         raise ValueError("no text form")
 
 
-def _connect(module: Any) -> Any:
-    """A connection of pg8000's `module` (legacy: SQLAlchemy's; dbapi; native) to the test database."""
-    url = database.get_engine().url
-    unix_sock = url.query.get("unix_sock")  # the embedded server (pgserver) listens on a socket
-    where = {"unix_sock": unix_sock} if unix_sock else {"host": url.host or "127.0.0.1", "port": url.port or 5432}
-    return module.Connection(url.username, database=url.database, **where)
-
-
-@pytest.mark.parametrize("module", [pg8000.legacy, pg8000.dbapi], ids=["legacy", "dbapi"])
-def test_a_statement_that_fails_before_it_is_sent_leaves_no_begin_behind(db, module):
+def test_a_statement_that_fails_before_it_is_sent_leaves_no_begin_behind(db):
     """pg8000 turns the parameters into bytes before anything is written; a value it cannot turn
     fails there, and the held-back BEGIN is dropped with it: the connection, put in autocommit next,
     runs its statements outside any transaction. (A BEGIN left over would have opened one, as
-    pg8000's own BEGIN, sent alone ahead of the statement, did.) Both DB-API cursors hold it back."""
-    database.get_engine()  # tunes pg8000
-    connection = _connect(module)
+    pg8000's own BEGIN, sent alone ahead of the statement, did.)"""
+    database.get_engine()
+    raw = database.get_engine().raw_connection()
     try:
+        connection = raw.driver_connection
         cursor = connection.cursor()
         with pytest.raises(ValueError, match="no text form"):
             cursor.execute("SELECT %s", (_Unsendable(),))
@@ -146,20 +134,7 @@ def test_a_statement_that_fails_before_it_is_sent_leaves_no_begin_behind(db, mod
         cursor.execute("SELECT %s", ("still outside",))  # a second statement: no transaction to be in
         assert connection._transaction_status == b"I", "idle: no transaction is open"
     finally:
-        connection.close()
-
-
-def test_a_begin_sent_outside_a_cursor_goes_at_once(db):
-    """Only a cursor's BEGIN waits for its statement: pg8000.native's run("begin transaction") (the
-    local stack's own queries use pg8000.native) opens the transaction when it returns."""
-    database.get_engine()
-    connection = _connect(pg8000.native)
-    try:
-        connection.run("begin transaction")
-        assert connection._transaction_status == b"T", "in a transaction"
-        connection.run("rollback")
-    finally:
-        connection.close()
+        raw.invalidate()  # its autocommit mode stays out of the pool
 
 
 @pytest.mark.parametrize(

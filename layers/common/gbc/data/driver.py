@@ -36,20 +36,17 @@ TIMESTAMP_OID, TIMESTAMPTZ_OID = 1114, 1184
 @lru_cache(maxsize=1)
 def tune_pg8000() -> None:
     import pg8000.core
-    import pg8000.dbapi
     import pg8000.legacy
 
     core = pg8000.core.CoreConnection
     core.execute_unnamed = _execute_unnamed_in_one_exchange
     core.execute_simple = _holding_back_begin(core.execute_simple)
-    for cursor in (pg8000.legacy.Cursor, pg8000.dbapi.Cursor):  # the DB-API cursors: both BEGIN alone
-        cursor.execute = _dropping_unsent_begin(cursor.execute)
+    pg8000.legacy.Cursor.execute = _dropping_unsent_begin(pg8000.legacy.Cursor.execute)
     pg8000.legacy.convert_paramstyle = _remembering(pg8000.legacy.convert_paramstyle)
 
 
 _BEGIN = "begin transaction"  # what a pg8000 cursor sends, alone, before a statement outside a transaction
 _BEGIN_HELD = "_gbc_begin_held"  # on the connection: that BEGIN, to go out with the cursor's statement
-_IN_CURSOR = "_gbc_in_cursor"  # on the connection: a cursor's execute is running (only its BEGIN is held)
 
 
 def _execute_unnamed_in_one_exchange(
@@ -74,11 +71,10 @@ def _execute_unnamed_in_one_exchange(
 
 def _holding_back_begin(execute_simple: Callable[[Any, str], Any]) -> Callable[[Any, str], Any]:
     def execute_simple_with_begin(self: Any, statement: str) -> Any:
-        """pg8000's execute_simple; a cursor's BEGIN is held back, to go out with what follows (a
-        "begin transaction" sent any other way, e.g. pg8000.native's run, goes at once, as before)."""
+        """pg8000's execute_simple; a cursor's BEGIN is held back, to go out with what follows."""
         from pg8000.core import Context, _flush
 
-        if statement == _BEGIN and self.__dict__.get(_IN_CURSOR):
+        if statement == _BEGIN:
             self.__dict__[_BEGIN_HELD] = True
             return Context(statement)
         began = _send_held_begin(self)
@@ -95,18 +91,14 @@ def _holding_back_begin(execute_simple: Callable[[Any, str], Any]) -> Callable[[
 
 def _dropping_unsent_begin(execute: Callable[..., Any]) -> Callable[..., Any]:
     def cursor_execute(self: Any, operation: str, args: Any = (), stream: Any = None) -> Any:
-        """pg8000's Cursor.execute, whose BEGIN may be held back; a BEGIN its statement did not take
-        along is dropped (the statement failed before it was sent, so the server never began: the
-        transaction is simply not open)."""
-        connection = self._c
-        if connection is None:  # a closed cursor: pg8000 raises its own error
-            return execute(self, operation, args, stream)
-        connection.__dict__[_IN_CURSOR] = True
+        """pg8000's Cursor.execute; a BEGIN its statement did not take along is dropped (the statement
+        failed before it was sent, so the server never began: the transaction is simply not open)."""
         try:
             return execute(self, operation, args, stream)
         finally:
-            connection.__dict__.pop(_IN_CURSOR, None)
-            connection.__dict__.pop(_BEGIN_HELD, None)
+            connection = self._c
+            if connection is not None:
+                connection.__dict__.pop(_BEGIN_HELD, None)
 
     return cursor_execute
 
